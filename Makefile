@@ -1,0 +1,33 @@
+# The two commands of the README: `make run` and `make test`. Both set the machine up first.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+
+# A build cache outside the clone keeps CI fast; the clean path works the same.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/mediasift/target
+export CARGO_TERM_COLOR ?= always
+
+.PHONY: setup run test lint check-contracts contracts bench
+
+setup:
+	@scripts/setup.sh
+
+## Run the main job on the bundled samples.
+run: setup
+	cargo run --release -q -- catalog
+
+## Everything CI runs.
+test: setup lint
+	cargo nextest run --workspace --no-fail-fast
+	cargo test --workspace --doc -q
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -q -- -D warnings
+
+## Regenerate contracts/ and docs/events.md after changing an event or a rule.
+contracts:
+	cargo run -q -- contracts export
+
+## Every benchmark; figures go to docs/performance.md.
+bench:
+	cargo bench -p mediasift-kit --bench pattern

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Installs, idempotently and only what is missing, everything mediasift's build, tests and
+# local runs use: Debian packages, the Rust tools, and a Python venv (.venv) for test tools.
+# Safe to run again and again; a second run on a set-up machine installs nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || die "not root and no sudo: install the packages listed in scripts/setup.sh by hand"
+  SUDO="sudo"
+fi
+
+# --- Debian packages -------------------------------------------------------------------------
+# pkg-config and make for the build; python3-venv for the test-tool venv.
+APT_PACKAGES=(pkg-config make python3-venv)
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# --- Rust ------------------------------------------------------------------------------------
+command -v cargo >/dev/null || die "cargo is missing: install Rust ${RUST_VERSION:-1.95} with rustup"
+for component in rustfmt clippy; do
+  if ! rustup component list --installed 2>/dev/null | grep -q "^$component"; then
+    log "adding rustup component $component"
+    rustup component add "$component"
+  fi
+done
+if ! cargo nextest --version >/dev/null 2>&1; then
+  log "installing cargo-nextest"
+  cargo install --locked cargo-nextest
+fi
+
+# --- Python venv for test tools --------------------------------------------------------------
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  log "creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+PIP_PACKAGES=("moto[server]==5.*")
+if ! .venv/bin/python -c "import moto.server" >/dev/null 2>&1; then
+  log "installing into .venv: ${PIP_PACKAGES[*]}"
+  .venv/bin/pip install -q --disable-pip-version-check "${PIP_PACKAGES[@]}"
+fi
+
+# --- Node tools (the official AsyncAPI parser for the contract tests) ------------------------
+command -v node >/dev/null || die "node is missing: install Node.js 20 (Debian: apt-get install nodejs npm)"
+if [ ! -d tools/asyncapi/node_modules/@asyncapi/parser ]; then
+  log "installing the AsyncAPI parser into tools/asyncapi"
+  (cd tools/asyncapi && npm ci --silent --no-audit --no-fund)
+fi
+
+log "ready"

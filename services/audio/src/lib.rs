@@ -1,0 +1,44 @@
+//! The audio service: per-track loudness and silent tracks, speech to text, captions and
+//! language.
+//!
+//! Its handler arrives with the audio analysis issue; for now the crate declares what it
+//! subscribes to.
+
+use mediasift_kit::{Rule, Subscriptions};
+use mediasift_schemas::{
+    AudioIngested, EventDetail, TranscribeJobStateChange, VideoIngested, sources,
+};
+use serde_json::json;
+
+pub const SERVICE: &str = "audio";
+
+/// Audio assets, and videos with audio, whose plan includes audio analysis; and the
+/// completions of the Transcribe jobs this service started (named `mediasift-…`).
+pub fn subscriptions() -> Subscriptions {
+    Subscriptions::new(
+        SERVICE,
+        vec![
+            Rule::new(
+                "media-ingested",
+                "Analyse the audio of a newly ingested audio or video asset.",
+                json!({
+                    "source": [sources::INGEST],
+                    "detail-type": [AudioIngested::DETAIL_TYPE, VideoIngested::DETAIL_TYPE],
+                    "detail": {"plan": {"analyses": ["audio"]}},
+                }),
+            ),
+            Rule::new(
+                "transcribe-job-finished",
+                "A Transcribe job this service started completed or failed.",
+                json!({
+                    "source": [sources::TRANSCRIBE],
+                    "detail-type": [TranscribeJobStateChange::DETAIL_TYPE],
+                    "detail": {
+                        "TranscriptionJobName": [{"prefix": "mediasift-"}],
+                        "TranscriptionJobStatus": ["COMPLETED", "FAILED"],
+                    },
+                }),
+            ),
+        ],
+    )
+}

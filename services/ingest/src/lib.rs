@@ -1,0 +1,43 @@
+//! The ingest service: identity, fixity, type, technical metadata and proxies.
+//!
+//! Its handler arrives with the ingest issue; for now the crate declares what it subscribes to.
+
+use mediasift_kit::{Rule, Subscriptions};
+use mediasift_schemas::{EventDetail, MediaConvertJobStateChange, ObjectCreated, sources};
+use serde_json::json;
+
+pub const SERVICE: &str = "ingest";
+
+/// New objects in the ingest bucket, and the state changes of the MediaConvert jobs ingest
+/// submitted (tagged with `mediasiftAssetId` in their user metadata).
+///
+/// The bucket is not named here: it differs per deployment. Terraform scopes the rule to its
+/// ingest bucket, the local runtime only notifies for its ingest bucket, and the handler skips
+/// objects of any other bucket.
+pub fn subscriptions() -> Subscriptions {
+    Subscriptions::new(
+        SERVICE,
+        vec![
+            Rule::new(
+                "object-created",
+                "New objects in the ingest bucket start ingest.",
+                json!({
+                    "source": [sources::S3],
+                    "detail-type": [ObjectCreated::DETAIL_TYPE],
+                }),
+            ),
+            Rule::new(
+                "mediaconvert-job-finished",
+                "Proxy jobs ingest submitted to MediaConvert completed or failed.",
+                json!({
+                    "source": [sources::MEDIACONVERT],
+                    "detail-type": [MediaConvertJobStateChange::DETAIL_TYPE],
+                    "detail": {
+                        "status": ["COMPLETE", "ERROR"],
+                        "userMetadata": {"mediasiftAssetId": [{"exists": true}]},
+                    },
+                }),
+            ),
+        ],
+    )
+}

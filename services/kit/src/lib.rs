@@ -1,0 +1,18 @@
+//! The runtime kit every mediasift service shares: the EventBridge event-pattern matcher, the
+//! rules services publish, the ports handlers are written against, and their adapters: local
+//! (filesystem, SQLite, the embedded bus) and, with feature `aws`, S3, DynamoDB and
+//! EventBridge; with feature `lambda`, the glue that runs a handler as a Lambda function.
+
+#[cfg(feature = "aws")]
+pub mod aws;
+pub mod handler;
+#[cfg(feature = "lambda")]
+pub mod lambda;
+pub mod local;
+pub mod pattern;
+pub mod ports;
+pub mod rules;
+
+pub use handler::{Failure, Handler, HandlerError, Ports};
+pub use pattern::{Pattern, PatternError};
+pub use rules::{Rule, Subscriptions};

@@ -1,0 +1,27 @@
+//! The video service: dynamic frame analysis, shots and technical cues, vision on selected
+//! frames.
+//!
+//! Its handler arrives with the video analysis issue; for now the crate declares what it
+//! subscribes to.
+
+use mediasift_kit::{Rule, Subscriptions};
+use mediasift_schemas::{EventDetail, VideoIngested, sources};
+use serde_json::json;
+
+pub const SERVICE: &str = "video";
+
+/// Videos whose plan includes video analysis.
+pub fn subscriptions() -> Subscriptions {
+    Subscriptions::new(
+        SERVICE,
+        vec![Rule::new(
+            "video-ingested",
+            "Analyse a newly ingested video.",
+            json!({
+                "source": [sources::INGEST],
+                "detail-type": [VideoIngested::DETAIL_TYPE],
+                "detail": {"plan": {"analyses": ["video"]}},
+            }),
+        )],
+    )
+}

@@ -1,0 +1,22 @@
+//! The `mediasift` command's library: contract generation and the wiring of every service.
+
+pub mod config;
+pub mod contracts;
+pub mod outcome;
+pub mod runtime;
+
+use mediasift_kit::Subscriptions;
+
+/// Every service's subscriptions, in pipeline order.
+pub fn all_subscriptions() -> Vec<Subscriptions> {
+    vec![
+        mediasift_ingest::subscriptions(),
+        mediasift_video::subscriptions(),
+        mediasift_audio::subscriptions(),
+        mediasift_image::subscriptions(),
+        mediasift_document::subscriptions(),
+        mediasift_scene::subscriptions(),
+        mediasift_adbreak::subscriptions(),
+        mediasift_graph::subscriptions(),
+    ]
+}

@@ -1,0 +1,192 @@
+//! The `mediasift` command.
+
+mod commands;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "mediasift",
+    version,
+    about = "Media ingest and analysis on an EventBridge contract, run locally or on AWS"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where local state lives.
+#[derive(Args, Clone)]
+pub struct DataDir {
+    /// The data directory: object store, state, event bus.
+    #[arg(
+        long,
+        env = "MEDIASIFT_DATA_DIR",
+        default_value = ".mediasift",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+    /// A configuration file (default: <data-dir>/config.toml when it exists).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Put files or folders into the local ingest bucket and process them until every asset has
+    /// finished or failed; then print where the outputs are.
+    Run {
+        /// Files or folders (folders are walked; hidden files are skipped).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// One JSON object per input file at the end, for scripts.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Every asset's state, or one asset's deliveries per service.
+    Status {
+        /// An asset id (or the correlation id of its upload).
+        asset: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// The events on the bus, in order.
+    Events {
+        /// Only this asset's events.
+        #[arg(long)]
+        asset: Option<String>,
+        /// Keep printing new events as they arrive (Ctrl-C stops).
+        #[arg(long)]
+        follow: bool,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// The dead-letter queue: deliveries that failed permanently or ran out of retries.
+    Dlq {
+        /// Deliver them again (after fixing the cause) and process until idle.
+        #[arg(long)]
+        retry: bool,
+        /// Only this service's dead letters.
+        #[arg(long)]
+        service: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Deliver archived events again to the services whose rules match, and process until idle.
+    Replay {
+        #[arg(long)]
+        asset: Option<String>,
+        /// Events at or after this time (RFC 3339, e.g. 2026-11-21T09:00:00Z).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only to this service.
+        #[arg(long)]
+        service: Option<String>,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// The event catalog: every event, who produces it, and which services' rules receive it.
+    Catalog {
+        /// One JSON object per event, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Generated contracts: event schemas, rules, examples, AsyncAPI, the event catalog page.
+    Contracts {
+        #[command(subcommand)]
+        action: ContractsAction,
+    },
+    /// Test an EventBridge event pattern against an event, like EventBridge's TestEventPattern:
+    /// prints `match` (exit 0), `no match` (exit 1) or `invalid: REASON` (exit 2).
+    TestPattern {
+        /// The event pattern (JSON file).
+        #[arg(long)]
+        pattern: PathBuf,
+        /// The event (JSON file): a whole EventBridge event, envelope and detail.
+        #[arg(long)]
+        event: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ContractsAction {
+    /// Regenerate contracts/ and docs/events.md from the code.
+    Export {
+        /// The repository root to write under.
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+    },
+    /// Exit non-zero when the committed contracts differ from what the code generates.
+    Check {
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    commands::init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Run { paths, json, data } => commands::run::run(&data, &paths, json).await,
+        Command::Status { asset, json, data } => {
+            commands::status::status(&data, asset.as_deref(), json).await
+        }
+        Command::Events {
+            asset,
+            follow,
+            json,
+            data,
+        } => commands::events::events(&data, asset, follow, json).await,
+        Command::Dlq {
+            retry,
+            service,
+            json,
+            data,
+        } => commands::dlq::dlq(&data, retry, service, json).await,
+        Command::Replay {
+            asset,
+            since,
+            service,
+            data,
+        } => commands::replay::replay(&data, asset, since, service).await,
+        Command::Catalog { json } => commands::contracts::catalog(json),
+        Command::Contracts { action } => match action {
+            ContractsAction::Export { root } => commands::contracts::export(&root),
+            ContractsAction::Check { root } => commands::contracts::check(&root),
+        },
+        Command::TestPattern { pattern, event } => {
+            commands::contracts::test_pattern(&pattern, &event)
+        }
+    }
+}
