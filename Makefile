@@ -17,12 +17,12 @@ run: setup
 
 ## Everything CI runs.
 test: setup lint
-	cargo nextest run --workspace --no-fail-fast
-	cargo test --workspace --doc -q
+	cargo nextest run --workspace --all-features --no-fail-fast
+	cargo test --workspace --all-features --doc -q
 
 lint:
 	cargo fmt --all -- --check
-	cargo clippy --workspace --all-targets -q -- -D warnings
+	cargo clippy --workspace --all-targets --all-features -q -- -D warnings
 
 ## Regenerate contracts/ and docs/events.md after changing an event or a rule.
 contracts:

@@ -73,3 +73,95 @@ fn contracts_check_passes_on_the_committed_tree() {
     let (status, stdout, stderr) = mediasift(&["contracts", "check", "--root", root]);
     assert_eq!(status, 0, "{stdout}{stderr}");
 }
+
+fn mediasift_in(data_dir: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mediasift"))
+        .args(args)
+        .env("MEDIASIFT_DATA_DIR", data_dir)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Until the ingest handler exists, `run` must say plainly that nothing handled the upload,
+/// never pretend it completed.
+#[test]
+fn run_reports_each_input_as_a_json_line_and_never_claims_success_it_did_not_have() {
+    let dir = tempfile::tempdir().unwrap();
+    let media = dir.path().join("my media");
+    std::fs::create_dir_all(media.join("sub")).unwrap();
+    std::fs::write(media.join("a clip+1.mp4"), b"not really").unwrap();
+    std::fs::write(media.join("sub/ünï.wav"), b"riff").unwrap();
+    std::fs::write(media.join(".DS_Store"), b"skip me").unwrap();
+    let data = dir.path().join("data");
+
+    let (status, stdout, stderr) = mediasift_in(&data, &["run", media.to_str().unwrap(), "--json"]);
+    assert_eq!(status, 1, "{stdout}{stderr}");
+    let lines: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "hidden files are skipped: {stdout}");
+    assert_eq!(lines[0]["key"], "my media/a clip+1.mp4");
+    assert_eq!(lines[1]["key"], "my media/sub/ünï.wav");
+    for line in &lines {
+        assert_eq!(line["status"], "unfinished");
+        assert!(
+            line["reason"]
+                .as_str()
+                .unwrap()
+                .contains("no ingest handler"),
+            "{line}"
+        );
+    }
+
+    let (status, stdout, _) = mediasift_in(&data, &["events", "--json"]);
+    assert_eq!(status, 0);
+    let events: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 2);
+    assert_eq!(
+        events[0]["detail"]["object"]["key"],
+        "my+media/a+clip%2B1.mp4"
+    );
+
+    let (status, stdout, _) = mediasift_in(&data, &["status"]);
+    assert_eq!(status, 0);
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    let (status, stdout, _) = mediasift_in(&data, &["dlq"]);
+    assert_eq!(status, 0);
+    assert!(stdout.contains("empty"), "{stdout}");
+}
+
+#[test]
+fn errors_say_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (status, _, stderr) = mediasift_in(&data, &["run", "/no/such/file.mp4"]);
+    assert_eq!(status, 2);
+    assert!(stderr.contains("cannot read /no/such/file.mp4"), "{stderr}");
+
+    let (status, _, stderr) =
+        mediasift_in(&data, &["status", "00000000-0000-0000-0000-000000000000"]);
+    assert_eq!(status, 1);
+    assert!(stderr.contains("`mediasift status` lists them"), "{stderr}");
+
+    let (status, _, stderr) = mediasift_in(&data, &["replay", "--since", "yesterday"]);
+    assert_eq!(status, 2);
+    assert!(stderr.contains("not an RFC 3339 time"), "{stderr}");
+
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("config.toml"), "ingest-buckett = 'x'\n").unwrap();
+    let (status, _, stderr) = mediasift_in(&data, &["status"]);
+    assert_eq!(status, 2);
+    assert!(
+        stderr.contains("config.toml") && stderr.contains("ingest-buckett"),
+        "{stderr}"
+    );
+}

@@ -51,7 +51,7 @@ pub fn render(routed: &[Routed], subscriptions: &[Subscriptions]) -> String {
         let sent: Vec<Value> = routed
             .iter()
             .filter(|r| r.entry.producer.name() == producer)
-            .map(|r| message_ref(r))
+            .map(message_ref)
             .collect();
         operations.insert(
             format!("{producer}.send"),
@@ -72,7 +72,7 @@ pub fn render(routed: &[Routed], subscriptions: &[Subscriptions]) -> String {
                         .iter()
                         .any(|(s, n)| *s == subs.service && *n == rule.name)
                 })
-                .map(|r| message_ref(r))
+                .map(message_ref)
                 .collect();
             operations.insert(
                 format!("{}.{}", subs.service, rule.name),

@@ -1,0 +1,73 @@
+//! The CLI's commands. Each opens the local runtime from the data directory, does its work,
+//! and says what to do when something is wrong.
+
+pub mod contracts;
+pub mod dlq;
+pub mod events;
+pub mod replay;
+pub mod run;
+pub mod status;
+
+use anyhow::Context;
+use mediasift::config::LocalConfig;
+use mediasift::runtime::LocalRuntime;
+use mediasift_kit::local::bus::{EventQuery, LocalBus};
+use mediasift_schemas::RawEvent;
+
+use crate::DataDir;
+
+/// Human-readable logs on stderr; `RUST_LOG` sets the level (default: warnings).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+pub async fn open(data: &DataDir) -> anyhow::Result<LocalRuntime> {
+    let config = LocalConfig::load(&data.data_dir, data.config.as_deref())?;
+    LocalRuntime::open(config)
+        .await
+        .with_context(|| format!("cannot open the data directory {}", data.data_dir.display()))
+}
+
+/// The archive after `after_seq`, in order, optionally only one asset's events.
+pub async fn read_events(
+    bus: &LocalBus,
+    asset: Option<&str>,
+    after_seq: i64,
+) -> anyhow::Result<Vec<(i64, RawEvent)>> {
+    const PAGE: usize = 1000;
+    let mut all = Vec::new();
+    let mut after = after_seq;
+    loop {
+        let page = bus
+            .events(EventQuery {
+                asset_id: asset.map(str::to_owned),
+                after_seq: after,
+                limit: PAGE,
+            })
+            .await?;
+        let done = page.len() < PAGE;
+        if let Some((seq, _)) = page.last() {
+            after = *seq;
+        }
+        all.extend(page);
+        if done {
+            return Ok(all);
+        }
+    }
+}
+
+/// One line for a person: time, source, detail-type, asset.
+pub fn event_line(seq: i64, event: &RawEvent) -> String {
+    let asset = event.detail["assetId"].as_str().unwrap_or("-");
+    format!(
+        "{seq:>6}  {}  {:<20} {:<30} {asset}",
+        event.time.format("%Y-%m-%dT%H:%M:%SZ"),
+        event.source,
+        event.detail_type
+    )
+}

@@ -1,0 +1,289 @@
+//! `mediasift run PATH… [--json]`: put files into the local ingest bucket, drive the bus until
+//! every asset has finished or failed, then summarise.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use mediasift::outcome::{AssetState, AssetView, summarize};
+use mediasift_kit::ports::{Body, ObjectMeta, ObjectStore, PutOptions};
+use mediasift_schemas::{RawEvent, form_url_encode};
+use serde_json::json;
+
+use crate::DataDir;
+
+/// One input file and what became of its upload.
+struct Input {
+    path: PathBuf,
+    key: String,
+    uploaded: Result<ObjectMeta, String>,
+}
+
+pub async fn run(data: &DataDir, paths: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
+    let files = collect_files(paths)?;
+    let runtime = super::open(data).await?;
+    let bus = runtime.bus.clone();
+    let start = super::read_events(&bus, None, 0)
+        .await?
+        .last()
+        .map_or(0, |(seq, _)| *seq);
+
+    let mut inputs = Vec::with_capacity(files.len());
+    for (path, key) in files {
+        let uploaded = runtime
+            .objects
+            .put(
+                &runtime.config.ingest_bucket,
+                &key,
+                Body::File(path.clone()),
+                PutOptions::default(),
+            )
+            .await
+            .map_err(|e| e.to_string());
+        inputs.push(Input {
+            path,
+            key,
+            uploaded,
+        });
+    }
+
+    let dispatcher = bus.start()?;
+    let progress = Progress::new(&inputs, json);
+    {
+        let idle = dispatcher.wait_idle();
+        tokio::pin!(idle);
+        let mut tick = tokio::time::interval(Duration::from_millis(200));
+        let mut seen = start;
+        loop {
+            tokio::select! {
+                finished = &mut idle => { finished?; break; }
+                _ = tick.tick() => {
+                    for (seq, event) in super::read_events(&bus, None, seen).await? {
+                        seen = seq;
+                        progress.observe(&event);
+                    }
+                }
+            }
+        }
+    }
+    dispatcher.shutdown().await?;
+    progress.finish();
+
+    let events: Vec<RawEvent> = super::read_events(&bus, None, start)
+        .await?
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect();
+    let views = summarize(&events);
+    let derived_root = runtime
+        .objects
+        .root()
+        .join(&runtime.config.derived_bucket)
+        .join("objects");
+    let mut all_completed = true;
+    for input in &inputs {
+        let outcome = outcome_of(input, &events, &views);
+        all_completed &= outcome.state.is_success();
+        let outputs = outcome
+            .asset_id
+            .as_ref()
+            .map(|id| derived_root.join(id).display().to_string());
+        if json {
+            let mut line = json!({
+                "input": input.path.display().to_string(),
+                "key": input.key,
+                "assetId": outcome.asset_id,
+                "results": outcome.results.iter().map(|r| &r.uri).collect::<Vec<_>>(),
+                "outputs": outputs,
+            });
+            if let Some(object) = line.as_object_mut()
+                && let Ok(serde_json::Value::Object(state)) = serde_json::to_value(&outcome.state)
+            {
+                object.extend(state);
+            }
+            println!("{line}");
+        } else {
+            print_outcome(input, &outcome, outputs.as_deref());
+        }
+    }
+    Ok(if all_completed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Files to ingest and their keys: a file is keyed by its name, a folder's files by the
+/// folder's name and their path inside it. Hidden files are skipped.
+fn collect_files(paths: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, String)>> {
+    let mut files = Vec::new();
+    for path in paths {
+        let meta =
+            std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let name = path
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "input".into());
+        if meta.is_file() {
+            files.push((path.clone(), name));
+        } else if meta.is_dir() {
+            walk(path, &name, &mut files)?;
+        } else {
+            bail!("{} is neither a file nor a folder", path.display());
+        }
+    }
+    if files.is_empty() {
+        bail!("no files to ingest under {:?}", paths);
+    }
+    Ok(files)
+}
+
+fn walk(dir: &Path, prefix: &str, files: &mut Vec<(PathBuf, String)>) -> anyhow::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot list {}", dir.display()))?
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("cannot list {}", dir.display()))?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let key = format!("{prefix}/{name}");
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            walk(&entry.path(), &key, files)?;
+        } else if kind.is_file() {
+            files.push((entry.path(), key));
+        }
+    }
+    Ok(())
+}
+
+/// The chain an upload started: its `Object Created` event (same bucket, key and version)
+/// gives the correlation id every later event of the asset carries.
+fn outcome_of(
+    input: &Input,
+    events: &[RawEvent],
+    views: &BTreeMap<String, AssetView>,
+) -> AssetView {
+    let unfinished = |reason: String| AssetView {
+        correlation_id: String::new(),
+        asset_id: None,
+        source: None,
+        state: AssetState::Unfinished { reason },
+        events: Vec::new(),
+        results: Vec::new(),
+    };
+    let meta = match &input.uploaded {
+        Ok(meta) => meta,
+        Err(error) => {
+            return AssetView {
+                state: AssetState::Failed {
+                    cause: format!("could not put it into the ingest bucket: {error}"),
+                },
+                ..unfinished(String::new())
+            };
+        }
+    };
+    let encoded = form_url_encode(&input.key);
+    let created = events.iter().find(|e| {
+        e.detail_type == "Object Created"
+            && e.detail["object"]["key"] == encoded.as_str()
+            && e.detail["object"]["version-id"].as_str() == meta.version_id.as_deref()
+    });
+    let Some(created) = created else {
+        return unfinished(
+            "the ingest bucket did not announce the upload (no Object Created event)".into(),
+        );
+    };
+    match views.get(&created.id) {
+        Some(view) if view.events.len() == 1 => AssetView {
+            state: AssetState::Unfinished {
+                reason: "no service handled the upload: this build has no ingest handler yet"
+                    .into(),
+            },
+            ..view.clone()
+        },
+        Some(view) => view.clone(),
+        None => unfinished("no events for this upload".into()),
+    }
+}
+
+fn print_outcome(input: &Input, outcome: &AssetView, outputs: Option<&str>) {
+    let mark = match outcome.state {
+        AssetState::Completed => "✓",
+        AssetState::Partial { .. } => "~",
+        AssetState::Failed { .. } | AssetState::Unfinished { .. } => "✗",
+    };
+    println!(
+        "{mark} {:<10} {}  asset {}",
+        outcome.state.label(),
+        input.path.display(),
+        outcome.asset_id.as_deref().unwrap_or("-")
+    );
+    match &outcome.state {
+        AssetState::Completed => {}
+        AssetState::Partial { cause } | AssetState::Failed { cause } => {
+            println!("    cause: {cause}")
+        }
+        AssetState::Unfinished { reason } => println!("    {reason}"),
+    }
+    if let Some(outputs) = outputs {
+        println!("    outputs: {outputs}");
+    }
+}
+
+/// A progress line per input, showing the latest stage its events reached.
+struct Progress {
+    bars: BTreeMap<String, ProgressBar>,
+    _multi: MultiProgress,
+}
+
+impl Progress {
+    fn new(inputs: &[Input], quiet: bool) -> Self {
+        let multi = MultiProgress::new();
+        if quiet {
+            multi.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        }
+        let style = ProgressStyle::with_template("{spinner} {prefix:40!} {wide_msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        let mut bars = BTreeMap::new();
+        for input in inputs {
+            let bar = multi.add(ProgressBar::new_spinner());
+            bar.set_style(style.clone());
+            bar.set_prefix(input.key.clone());
+            bar.set_message(if input.uploaded.is_ok() {
+                "uploaded"
+            } else {
+                "upload failed"
+            });
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bars.insert(form_url_encode(&input.key), bar);
+        }
+        Self {
+            bars,
+            _multi: multi,
+        }
+    }
+
+    fn observe(&self, event: &RawEvent) {
+        let key = event.detail["object"]["key"]
+            .as_str()
+            .map(str::to_owned)
+            .or_else(|| event.detail["source"]["key"].as_str().map(form_url_encode));
+        if let Some(bar) = key.and_then(|k| self.bars.get(&k)) {
+            bar.set_message(format!("{} ({})", event.detail_type, event.source));
+        }
+    }
+
+    fn finish(&self) {
+        for bar in self.bars.values() {
+            bar.finish_and_clear();
+        }
+    }
+}

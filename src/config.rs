@@ -1,0 +1,139 @@
+//! Local configuration: one typed struct, from `<data-dir>/config.toml` (or `--config FILE`),
+//! then command-line flags. Every field has a default, so no file is needed.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use mediasift_kit::local::bus::BusConfig;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LocalConfig {
+    /// Where the object store, state and bus live.
+    #[serde(skip)]
+    pub data_dir: PathBuf,
+    /// The bucket media is put into (and the only one whose objects are ingested).
+    pub ingest_bucket: String,
+    /// The bucket results go to.
+    pub derived_bucket: String,
+    pub bus: BusSettings,
+}
+
+/// The embedded bus's delivery settings.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BusSettings {
+    pub max_attempts: u32,
+    pub max_event_age_seconds: u64,
+    pub backoff_base_ms: u64,
+    pub backoff_cap_ms: u64,
+    pub concurrency_per_service: usize,
+}
+
+impl Default for LocalConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from(".mediasift"),
+            ingest_bucket: "ingest".into(),
+            derived_bucket: "derived".into(),
+            bus: BusSettings::default(),
+        }
+    }
+}
+
+impl Default for BusSettings {
+    fn default() -> Self {
+        let bus = BusConfig::default();
+        Self {
+            max_attempts: bus.max_attempts,
+            max_event_age_seconds: bus.max_event_age.as_secs(),
+            backoff_base_ms: millis(bus.backoff_base),
+            backoff_cap_ms: millis(bus.backoff_cap),
+            concurrency_per_service: bus.concurrency_per_target,
+        }
+    }
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl BusSettings {
+    pub fn to_bus_config(&self) -> BusConfig {
+        BusConfig {
+            max_attempts: self.max_attempts,
+            max_event_age: Duration::from_secs(self.max_event_age_seconds),
+            backoff_base: Duration::from_millis(self.backoff_base_ms),
+            backoff_cap: Duration::from_millis(self.backoff_cap_ms),
+            concurrency_per_target: self.concurrency_per_service,
+            ..BusConfig::default()
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "the configuration file {path} is not valid: {source}\n(every key is optional; see docs/local-mode.md for the keys)"
+    )]
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+}
+
+impl LocalConfig {
+    /// Reads `file` if given, else `<data_dir>/config.toml` if it exists, else the defaults.
+    pub fn load(data_dir: &Path, file: Option<&Path>) -> Result<Self, ConfigError> {
+        let default_file = data_dir.join("config.toml");
+        let path = match file {
+            Some(path) => Some(path.to_owned()),
+            None => default_file.exists().then_some(default_file),
+        };
+        let mut config = match path {
+            None => Self::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                    path,
+                    source: Box::new(source),
+                })?
+            }
+        };
+        config.data_dir = data_dir.to_owned();
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partial_file_keeps_the_other_defaults() {
+        let config: LocalConfig =
+            toml::from_str("ingest-bucket = \"media\"\n[bus]\nmax-attempts = 9\n").unwrap();
+        assert_eq!(config.ingest_bucket, "media");
+        assert_eq!(config.derived_bucket, "derived");
+        assert_eq!(config.bus.max_attempts, 9);
+        assert_eq!(
+            config.bus.concurrency_per_service,
+            BusConfig::default().concurrency_per_target
+        );
+    }
+
+    #[test]
+    fn an_unknown_key_is_an_error_that_names_it() {
+        let error = toml::from_str::<LocalConfig>("ingest-buckett = \"x\"").unwrap_err();
+        assert!(error.to_string().contains("ingest-buckett"), "{error}");
+    }
+}

@@ -1,0 +1,78 @@
+//! The local runtime: every service embedded in one process, on the filesystem object store,
+//! the SQLite state store and the embedded bus, all under one data directory.
+
+use std::sync::Arc;
+
+use mediasift_kit::local::bus::{BusError, LocalBus};
+use mediasift_kit::local::objects::LocalObjectStore;
+use mediasift_kit::local::state::SqliteStateStore;
+use mediasift_kit::ports::{StateError, StoreError, SystemClock};
+use mediasift_kit::{Handler, Ports};
+
+use crate::config::LocalConfig;
+
+/// The handlers this build runs. Services join as their handlers are written.
+pub fn handlers() -> Vec<Arc<dyn Handler>> {
+    Vec::new()
+}
+
+pub struct LocalRuntime {
+    pub config: LocalConfig,
+    pub objects: Arc<LocalObjectStore>,
+    pub bus: LocalBus,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error("cannot create the data directory {path}: {source} (choose another with --data-dir)")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("object store: {0}")]
+    Objects(#[from] StoreError),
+    #[error("state store: {0}")]
+    State(#[from] StateError),
+    #[error("event bus: {0}")]
+    Bus(#[from] BusError),
+}
+
+impl LocalRuntime {
+    /// Opens the runtime with this build's handlers.
+    pub async fn open(config: LocalConfig) -> Result<Self, RuntimeError> {
+        Self::open_with(config, handlers()).await
+    }
+
+    /// Opens the runtime with the given handlers (tests run toy services this way).
+    pub async fn open_with(
+        config: LocalConfig,
+        handlers: Vec<Arc<dyn Handler>>,
+    ) -> Result<Self, RuntimeError> {
+        let dir = &config.data_dir;
+        std::fs::create_dir_all(dir).map_err(|source| RuntimeError::DataDir {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        let objects = Arc::new(LocalObjectStore::open(dir.join("objects"))?);
+        objects.create_bucket(&config.ingest_bucket).await?;
+        objects.create_bucket(&config.derived_bucket).await?;
+        let state = Arc::new(SqliteStateStore::open(&dir.join("state.db"))?);
+        let ports = Ports {
+            objects: objects.clone(),
+            state,
+            clock: Arc::new(SystemClock),
+            derived_bucket: config.derived_bucket.clone(),
+            ingest_bucket: config.ingest_bucket.clone(),
+        };
+        let bus = LocalBus::open(&dir.join("bus.db"), config.bus.to_bus_config(), ports)?;
+        for handler in handlers {
+            bus.register(handler)?;
+        }
+        objects.set_notifications(&config.ingest_bucket, Arc::new(bus.clone()));
+        Ok(Self {
+            config,
+            objects,
+            bus,
+        })
+    }
+}
