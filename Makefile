@@ -31,3 +31,4 @@ contracts:
 ## Every benchmark; figures go to docs/performance.md.
 bench:
 	cargo bench -p mediasift-kit --bench pattern
+	cargo bench -p mediasift-kit --bench bus
