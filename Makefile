@@ -32,3 +32,5 @@ contracts:
 bench:
 	cargo bench -p mediasift-kit --bench pattern
 	cargo bench -p mediasift-kit --bench bus
+	cargo bench -p mediasift-media --bench md5
+	scripts/bench-md5.sh

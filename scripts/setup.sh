@@ -15,8 +15,10 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 # --- Debian packages -------------------------------------------------------------------------
-# pkg-config and make for the build; python3-venv for the test-tool venv.
-APT_PACKAGES=(pkg-config make python3-venv)
+# pkg-config and make for the build; python3-venv for the test-tool venv; jq for the bench
+# scripts; and the tools the media crate runs as subprocesses: ffmpeg/ffprobe, mediainfo,
+# exiftool, poppler (pdfinfo, pdftotext, pdftoppm).
+APT_PACKAGES=(pkg-config make python3-venv jq ffmpeg mediainfo libimage-exiftool-perl poppler-utils)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -58,5 +60,8 @@ if [ ! -d tools/asyncapi/node_modules/@asyncapi/parser ]; then
   log "installing the AsyncAPI parser into tools/asyncapi"
   (cd tools/asyncapi && npm ci --silent --no-audit --no-fund)
 fi
+
+# --- Real test media (into .cache/test-media, gitignored) -------------------------------------
+bash scripts/test-media.sh
 
 log "ready"

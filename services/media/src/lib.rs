@@ -1,4 +1,8 @@
-//! Shared media primitives for the mediasift services: ffmpeg/ffprobe runners, single-pass
-//! decode, perceptual hashes, sharpness, loudness and timecodes.
-//!
-//! Empty until the ingest and analysis issues bring the primitives they share.
+//! Shared media primitives for the mediasift services: subprocess runners with timeouts,
+//! probing and media-type detection, and resumable checksums. (Decode, perceptual hashes,
+//! loudness and timecodes join with the analysis issues.)
+
+pub mod hash;
+pub mod kind;
+pub mod probe;
+pub mod process;
