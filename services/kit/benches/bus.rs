@@ -5,23 +5,19 @@
 //! `cargo bench -p mediasift-kit --bench bus` (`MEDIASIFT_BENCH_CONCURRENCY=8` to try another
 //! `concurrency_per_target` than the default 2).
 
-use std::collections::BTreeMap;
-use std::ops::Range;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use chrono::Utc;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use mediasift_kit::local::bus::{BusConfig, LocalBus};
-use mediasift_kit::ports::{
-    Body, ByteStream, Condition, EventPublisher, Item, ObjectMeta, ObjectStore, PutOptions,
-    StateError, StateStore, StoreError, SystemClock, Update,
-};
+use mediasift_kit::local::objects::LocalObjectStore;
+use mediasift_kit::local::state::SqliteStateStore;
+use mediasift_kit::ports::{EventPublisher, SystemClock};
 use mediasift_kit::{Handler, HandlerError, Ports, Rule, Subscriptions};
 use mediasift_schemas::{Envelope, RawEvent};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 const EVENTS: usize = 2_000;
 /// Events per `publish` call, as services publish a handful at a time.
@@ -174,99 +170,13 @@ criterion_main!(bus_benches);
 
 fn ports() -> Ports {
     Ports {
-        objects: Arc::new(NoObjects),
-        state: Arc::new(NoState),
+        objects: Arc::new(
+            LocalObjectStore::open(std::env::temp_dir().join("mediasift-bus-tests"))
+                .expect("opens"),
+        ),
+        state: Arc::new(SqliteStateStore::open_in_memory().expect("opens")),
         clock: Arc::new(SystemClock),
         derived_bucket: "derived".into(),
         ingest_bucket: "ingest".into(),
-    }
-}
-
-// Port stubs: trivial handlers touch no store.
-
-struct NoObjects;
-
-fn no_objects<T>() -> Result<T, StoreError> {
-    Err(StoreError::Unavailable(
-        "the bus benchmark has no object store".into(),
-    ))
-}
-
-#[async_trait]
-impl ObjectStore for NoObjects {
-    async fn get(&self, _: &str, _: &str, _: Option<Range<u64>>) -> Result<ByteStream, StoreError> {
-        no_objects()
-    }
-    async fn get_bytes(&self, _: &str, _: &str) -> Result<Bytes, StoreError> {
-        no_objects()
-    }
-    async fn put(
-        &self,
-        _: &str,
-        _: &str,
-        _: Body,
-        _: PutOptions,
-    ) -> Result<ObjectMeta, StoreError> {
-        no_objects()
-    }
-    async fn head(&self, _: &str, _: &str) -> Result<ObjectMeta, StoreError> {
-        no_objects()
-    }
-    async fn get_tags(&self, _: &str, _: &str) -> Result<BTreeMap<String, String>, StoreError> {
-        no_objects()
-    }
-    async fn put_tags(
-        &self,
-        _: &str,
-        _: &str,
-        _: BTreeMap<String, String>,
-    ) -> Result<(), StoreError> {
-        no_objects()
-    }
-    async fn list(&self, _: &str, _: &str) -> Result<Vec<ObjectMeta>, StoreError> {
-        no_objects()
-    }
-    async fn delete(&self, _: &str, _: &str) -> Result<(), StoreError> {
-        no_objects()
-    }
-    async fn presign_get(&self, _: &str, _: &str, _: Duration) -> Result<String, StoreError> {
-        no_objects()
-    }
-}
-
-struct NoState;
-
-fn no_state<T>() -> Result<T, StateError> {
-    Err(StateError::Unavailable(
-        "the bus benchmark has no state store".into(),
-    ))
-}
-
-#[async_trait]
-impl StateStore for NoState {
-    async fn get(&self, _: &str, _: &str) -> Result<Option<Item>, StateError> {
-        no_state()
-    }
-    async fn put(
-        &self,
-        _: &str,
-        _: &str,
-        _: Map<String, Value>,
-        _: Condition,
-        _: Option<Duration>,
-    ) -> Result<Item, StateError> {
-        no_state()
-    }
-    async fn update(
-        &self,
-        _: &str,
-        _: &str,
-        _: &[Update],
-        _: Condition,
-    ) -> Result<Item, StateError> {
-        no_state()
-    }
-    async fn delete(&self, _: &str, _: &str) -> Result<(), StateError> {
-        no_state()
     }
 }

@@ -2,21 +2,17 @@
 //! `contracts/examples/*.json` the way the design's event table says.
 
 use std::collections::BTreeMap;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use mediasift_kit::local::bus::{BusConfig, DeadLetterFilter, LocalBus};
-use mediasift_kit::ports::{
-    Body, ByteStream, Condition, EventPublisher, Item, ObjectMeta, ObjectStore, PutOptions,
-    StateError, StateStore, StoreError, SystemClock, Update,
-};
+use mediasift_kit::local::objects::LocalObjectStore;
+use mediasift_kit::local::state::SqliteStateStore;
+use mediasift_kit::ports::{EventPublisher, SystemClock};
 use mediasift_kit::{Handler, HandlerError, Ports, Subscriptions};
 use mediasift_schemas::{RawEvent, SERVICES};
-use serde_json::{Map, Value};
 use tempfile::TempDir;
 
 fn contracts() -> PathBuf {
@@ -45,8 +41,11 @@ fn examples() -> BTreeMap<String, RawEvent> {
 
 fn bus(dir: &TempDir) -> LocalBus {
     let ports = Ports {
-        objects: Arc::new(NoObjects),
-        state: Arc::new(NoState),
+        objects: Arc::new(
+            LocalObjectStore::open(std::env::temp_dir().join("mediasift-bus-tests"))
+                .expect("opens"),
+        ),
+        state: Arc::new(SqliteStateStore::open_in_memory().expect("opens")),
         clock: Arc::new(SystemClock),
         derived_bucket: "derived".into(),
         ingest_bucket: "ingest".into(),
@@ -158,93 +157,4 @@ async fn every_example_is_delivered_to_every_service_its_rules_name() {
             .expect("reads")
             .is_empty()
     );
-}
-
-// Port stubs: these handlers touch no store.
-
-struct NoObjects;
-
-fn no_objects<T>() -> Result<T, StoreError> {
-    Err(StoreError::Unavailable(
-        "the bus tests have no object store".into(),
-    ))
-}
-
-#[async_trait]
-impl ObjectStore for NoObjects {
-    async fn get(&self, _: &str, _: &str, _: Option<Range<u64>>) -> Result<ByteStream, StoreError> {
-        no_objects()
-    }
-    async fn get_bytes(&self, _: &str, _: &str) -> Result<Bytes, StoreError> {
-        no_objects()
-    }
-    async fn put(
-        &self,
-        _: &str,
-        _: &str,
-        _: Body,
-        _: PutOptions,
-    ) -> Result<ObjectMeta, StoreError> {
-        no_objects()
-    }
-    async fn head(&self, _: &str, _: &str) -> Result<ObjectMeta, StoreError> {
-        no_objects()
-    }
-    async fn get_tags(&self, _: &str, _: &str) -> Result<BTreeMap<String, String>, StoreError> {
-        no_objects()
-    }
-    async fn put_tags(
-        &self,
-        _: &str,
-        _: &str,
-        _: BTreeMap<String, String>,
-    ) -> Result<(), StoreError> {
-        no_objects()
-    }
-    async fn list(&self, _: &str, _: &str) -> Result<Vec<ObjectMeta>, StoreError> {
-        no_objects()
-    }
-    async fn delete(&self, _: &str, _: &str) -> Result<(), StoreError> {
-        no_objects()
-    }
-    async fn presign_get(&self, _: &str, _: &str, _: Duration) -> Result<String, StoreError> {
-        no_objects()
-    }
-}
-
-struct NoState;
-
-fn no_state<T>() -> Result<T, StateError> {
-    Err(StateError::Unavailable(
-        "the bus tests have no state store".into(),
-    ))
-}
-
-#[async_trait]
-impl StateStore for NoState {
-    async fn get(&self, _: &str, _: &str) -> Result<Option<Item>, StateError> {
-        no_state()
-    }
-    async fn put(
-        &self,
-        _: &str,
-        _: &str,
-        _: Map<String, Value>,
-        _: Condition,
-        _: Option<Duration>,
-    ) -> Result<Item, StateError> {
-        no_state()
-    }
-    async fn update(
-        &self,
-        _: &str,
-        _: &str,
-        _: &[Update],
-        _: Condition,
-    ) -> Result<Item, StateError> {
-        no_state()
-    }
-    async fn delete(&self, _: &str, _: &str) -> Result<(), StateError> {
-        no_state()
-    }
 }

@@ -675,55 +675,10 @@ fn apply(
     table: &str,
     key: &str,
 ) -> Result<(), StateError> {
-    let wrong_type = |field: &str, expected: &'static str| StateError::WrongType {
-        table: table.to_owned(),
-        key: key.to_owned(),
-        field: field.to_owned(),
-        expected,
-    };
     for update in updates {
-        match update {
-            Update::Set(field, new) => {
-                value.insert(field.clone(), new.clone());
-            }
-            Update::AddToSet(field, members) => {
-                let mut set = match value.get(field) {
-                    None => Vec::new(),
-                    Some(Value::Array(items)) => items
-                        .iter()
-                        .map(|item| item.as_str().map(str::to_owned))
-                        .collect::<Option<Vec<_>>>()
-                        .ok_or_else(|| wrong_type(field, "set of strings"))?,
-                    Some(_) => return Err(wrong_type(field, "set of strings")),
-                };
-                set.extend(members.iter().cloned());
-                let set = sorted_unique(&set);
-                value.insert(
-                    field.clone(),
-                    Value::Array(set.into_iter().map(Value::String).collect()),
-                );
-            }
-            Update::Increment(field, by) => {
-                let sum = match value.get(field) {
-                    None => Value::from(*by),
-                    Some(Value::Number(n)) => {
-                        if let Some(i) = n.as_i64() {
-                            Value::from(
-                                i.checked_add(*by)
-                                    .ok_or_else(|| wrong_type(field, "number within 64 bits"))?,
-                            )
-                        } else {
-                            let f = n.as_f64().ok_or_else(|| wrong_type(field, "number"))?;
-                            Number::from_f64(f + *by as f64)
-                                .map(Value::Number)
-                                .ok_or_else(|| wrong_type(field, "finite number"))?
-                        }
-                    }
-                    Some(_) => return Err(wrong_type(field, "number")),
-                };
-                value.insert(field.clone(), sum);
-            }
-        }
+        update
+            .apply_to(value)
+            .map_err(|conflict| StateError::from_conflict(table, key, conflict))?;
     }
     Ok(())
 }

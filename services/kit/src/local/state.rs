@@ -10,7 +10,6 @@
 //! timeout) never interleave between the check and the write. An item whose `expires_at` has
 //! passed counts as absent everywhere: reads skip it and a write replaces it as a new item.
 
-use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -19,7 +18,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, ErrorCode, OptionalExtension, TransactionBehavior, params};
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 
 use crate::ports::{Clock, Condition, Item, StateError, StateStore, SystemClock, Update};
 
@@ -226,7 +225,9 @@ impl StateStore for SqliteStateStore {
             let (mut value, expires_at) =
                 current.map_or_else(|| (Map::new(), None), |c| (c.value, c.expires_at));
             for update in &updates {
-                apply(&mut value, update, target)?;
+                update.apply_to(&mut value).map_err(|conflict| {
+                    StateError::from_conflict(&target.table, &target.key, conflict)
+                })?;
             }
             Ok(Stored {
                 value,
@@ -258,17 +259,6 @@ struct Target {
     key: String,
     /// Milliseconds since the epoch.
     now: i64,
-}
-
-impl Target {
-    fn wrong_type(&self, field: &str, expected: &'static str) -> StateError {
-        StateError::WrongType {
-            table: self.table.clone(),
-            key: self.key.clone(),
-            field: field.to_owned(),
-            expected,
-        }
-    }
 }
 
 /// A row of `items`.
@@ -349,66 +339,6 @@ fn expiry(now: i64, ttl: Duration) -> i64 {
         .min(DateTime::<Utc>::MAX_UTC.timestamp_millis())
 }
 
-fn apply(
-    value: &mut Map<String, Value>,
-    update: &Update,
-    target: &Target,
-) -> Result<(), StateError> {
-    match update {
-        Update::Set(field, new) => {
-            value.insert(field.clone(), new.clone());
-        }
-        Update::AddToSet(field, members) => {
-            let mut set = match value.get(field) {
-                None => BTreeSet::new(),
-                Some(Value::Array(existing)) => existing
-                    .iter()
-                    .map(|member| member.as_str().map(str::to_owned))
-                    .collect::<Option<BTreeSet<String>>>()
-                    .ok_or_else(|| target.wrong_type(field, "set of strings"))?,
-                Some(_) => return Err(target.wrong_type(field, "set of strings")),
-            };
-            set.extend(members.iter().cloned());
-            value.insert(
-                field.clone(),
-                Value::Array(set.into_iter().map(Value::String).collect()),
-            );
-        }
-        Update::Increment(field, by) => {
-            let sum = match value.get(field) {
-                None => Value::from(*by),
-                Some(Value::Number(number)) => add(number, *by).ok_or_else(|| {
-                    StateError::Failed(format!(
-                        "adding {by} to field {field} of {}/{} ({number}) overflows",
-                        target.table, target.key
-                    ))
-                })?,
-                Some(_) => return Err(target.wrong_type(field, "number")),
-            };
-            value.insert(field.clone(), sum);
-        }
-    }
-    Ok(())
-}
-
-/// `number + by`: exact for integers (up to the range of `u64`/`i64`), floating otherwise.
-fn add(number: &Number, by: i64) -> Option<Value> {
-    let whole = number
-        .as_i64()
-        .map(i128::from)
-        .or_else(|| number.as_u64().map(i128::from));
-    match whole {
-        Some(whole) => {
-            let sum = whole.checked_add(i128::from(by))?;
-            i64::try_from(sum)
-                .map(Value::from)
-                .or_else(|_| u64::try_from(sum).map(Value::from))
-                .ok()
-        }
-        None => Number::from_f64(number.as_f64()? + by as f64).map(Value::Number),
-    }
-}
-
 /// Busy and locked databases are worth retrying; anything else is not.
 fn sql_error(doing: &str, e: rusqlite::Error) -> StateError {
     match e.sqlite_error_code() {
@@ -422,21 +352,6 @@ fn sql_error(doing: &str, e: rusqlite::Error) -> StateError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn integers_add_exactly_and_overflow_is_refused() {
-        assert_eq!(add(&Number::from(2), 3), Some(Value::from(5)));
-        assert_eq!(
-            add(&Number::from(i64::MAX), 1),
-            Some(Value::from(i64::MAX as u64 + 1))
-        );
-        assert_eq!(add(&Number::from(u64::MAX), 1), None);
-        assert_eq!(add(&Number::from(i64::MIN), -1), None);
-        assert_eq!(
-            add(&Number::from_f64(1.5).unwrap(), 1),
-            Some(Value::from(2.5))
-        );
-    }
 
     #[test]
     fn expiries_stay_representable() {
