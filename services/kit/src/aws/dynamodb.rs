@@ -352,17 +352,29 @@ impl DynamoStateStore {
         updates: &[Update],
         condition: &Condition,
     ) -> Result<Item, StateError> {
+        self.write_on_current(table, key, condition, |current| {
+            let mut value = current.map(|c| c.value.clone()).unwrap_or_default();
+            apply(&mut value, updates, table, key)?;
+            Ok((value, current.and_then(|c| c.expires_at)))
+        })
+        .await
+    }
+
+    /// Reads the live item, checks `condition` on it, writes what `next` makes of it on the
+    /// version read, and goes again when another writer got in between.
+    async fn write_on_current(
+        &self,
+        table: &str,
+        key: &str,
+        condition: &Condition,
+        next: impl Fn(Option<&Stored>) -> Result<(Map<String, Value>, Option<i64>), StateError> + Sync,
+    ) -> Result<Item, StateError> {
         for attempt in 0..MAX_ATTEMPTS {
             let current = self.read_live(table, key).await?;
             if !holds(condition, current.as_ref()) {
                 return Err(condition_failed(table, key));
             }
-            let mut value = current
-                .as_ref()
-                .map(|c| c.value.clone())
-                .unwrap_or_default();
-            apply(&mut value, updates, table, key)?;
-            let expires_at = current.as_ref().and_then(|c| c.expires_at);
+            let (value, expires_at) = next(current.as_ref())?;
             match self
                 .write_over(table, key, current.as_ref(), &value, expires_at)
                 .await
@@ -433,20 +445,8 @@ impl StateStore for DynamoStateStore {
             // The next version depends on the current one: read it, write on it, and go
             // again if someone wrote in between.
             Condition::Always | Condition::FieldAbsent(_) => {
-                for attempt in 0..MAX_ATTEMPTS {
-                    let current = self.read_live(table, key).await?;
-                    if !holds(&condition, current.as_ref()) {
-                        return Err(condition_failed(table, key));
-                    }
-                    match self
-                        .write_over(table, key, current.as_ref(), &value, expires_at)
-                        .await
-                    {
-                        Err(StateError::ConditionFailed { .. }) => backoff(attempt).await,
-                        done => return done,
-                    }
-                }
-                Err(contended(table, key))
+                self.write_on_current(table, key, &condition, |_| Ok((value.clone(), expires_at)))
+                    .await
             }
         }
     }
