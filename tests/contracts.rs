@@ -62,6 +62,7 @@ fn catalog_has_every_event_of_the_design() {
         ("mediasift.ingest", "Audio Ingested"),
         ("mediasift.ingest", "Image Ingested"),
         ("mediasift.ingest", "Document Ingested"),
+        ("mediasift.ingest", "Ingest Hashing Continued"),
         ("mediasift.video", "Video Analysis Completed"),
         ("mediasift.audio", "Audio Analysis Completed"),
         ("mediasift.image", "Image Analysis Completed"),
@@ -209,6 +210,7 @@ fn every_rule_receives_exactly_the_events_it_is_meant_to() {
         "aws.mediaconvert",
         "MediaConvert Job State Change",
     );
+    expect("ingest", "mediasift.ingest", "Ingest Hashing Continued");
     expect("video", "mediasift.ingest", "Video Ingested");
     expect("audio", "mediasift.ingest", "Video Ingested");
     expect("audio", "mediasift.ingest", "Audio Ingested");

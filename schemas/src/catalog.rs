@@ -135,6 +135,11 @@ pub fn catalog() -> Vec<CatalogEntry> {
             Service("ingest"),
             "A document asset is identified, checksummed, described and rendered; lists the analyses that follow.",
         ),
+        CatalogEntry::of::<IngestHashingContinued>(
+            sources::INGEST,
+            Service("ingest"),
+            "Ingest hashed one time-budgeted slice of a large object and continues from the saved state (ingest consumes it).",
+        ),
         CatalogEntry::of::<VideoAnalysisCompleted>(
             sources::VIDEO,
             Service("video"),

@@ -347,3 +347,64 @@ impl EventDetail for DocumentIngested {
         }
     }
 }
+
+/// `Ingest Hashing Continued`: ingest's note to itself that an object's checksum is only
+/// partly computed. An object too large to hash within one invocation's time budget is hashed
+/// in slices; each slice ends by publishing this event with the saved hash state, and the next
+/// invocation resumes with a ranged read from `bytesHashed`. Ingest alone consumes it; it is in
+/// the catalog because it rides the bus like every other event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IngestHashingContinued {
+    pub asset_id: Uuid,
+    pub schema_version: String,
+    pub metadata: EventMetadata,
+    /// The object being hashed; a different ETag or version on resume means it was replaced,
+    /// and the new object's own `Object Created` takes over.
+    pub source: SourceObject,
+    pub progress: HashingProgress,
+}
+
+/// How far hashing has got.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HashingProgress {
+    /// Bytes hashed so far: the next slice starts here.
+    pub bytes_hashed: u64,
+    /// The object's size.
+    pub total_bytes: u64,
+    /// Slices hashed so far.
+    pub slices: u32,
+    /// The saved hash state (opaque, versioned and checked by ingest; about 250 bytes).
+    pub state: serde_json::Value,
+}
+
+impl EventDetail for IngestHashingContinued {
+    const DETAIL_TYPE: &'static str = "Ingest Hashing Continued";
+    const SCHEMA_NAME: &'static str = "IngestHashingContinued";
+    const SCHEMA_VERSION: &'static str = "1.0";
+
+    fn example() -> Self {
+        Self {
+            asset_id: example::ASSET_ID,
+            schema_version: Self::SCHEMA_VERSION.into(),
+            metadata: example::metadata("ingest", "17793124-05d4-b198-2fde-7ededc63b103"),
+            source: example::source(
+                "archive/master-reel-07.mxf",
+                412_316_860_416,
+                "0f1e2d3c4b5a69788796a5b4c3d2e1f0-7860",
+            ),
+            progress: HashingProgress {
+                bytes_hashed: 96_636_764_160,
+                total_bytes: 412_316_860_416,
+                slices: 1,
+                state: serde_json::json!({
+                    "version": 1,
+                    "bytes_hashed": 96_636_764_160_u64,
+                    "md5": "0123456789abcdeffedcba98765432100000000000000000",
+                    "check": "5e0c8a1f3b2d4c6e"
+                }),
+            },
+        }
+    }
+}

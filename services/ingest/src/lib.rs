@@ -2,8 +2,12 @@
 //!
 //! Its handler arrives with the ingest issue; for now the crate declares what it subscribes to.
 
+pub mod proxy;
+
 use mediasift_kit::{Rule, Subscriptions};
-use mediasift_schemas::{EventDetail, MediaConvertJobStateChange, ObjectCreated, sources};
+use mediasift_schemas::{
+    EventDetail, IngestHashingContinued, MediaConvertJobStateChange, ObjectCreated, sources,
+};
 use serde_json::json;
 
 pub const SERVICE: &str = "ingest";
@@ -24,6 +28,14 @@ pub fn subscriptions() -> Subscriptions {
                 json!({
                     "source": [sources::S3],
                     "detail-type": [ObjectCreated::DETAIL_TYPE],
+                }),
+            ),
+            Rule::new(
+                "hashing-continued",
+                "The next slice of a large object's checksum, carried forward by ingest itself.",
+                json!({
+                    "source": [sources::INGEST],
+                    "detail-type": [IngestHashingContinued::DETAIL_TYPE],
                 }),
             ),
             Rule::new(

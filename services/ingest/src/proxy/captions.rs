@@ -1,0 +1,1 @@
+//! Sidecar captions (`.srt`, `.vtt` beside the source) as WebVTT.

@@ -1,0 +1,1 @@
+//! The local transcoder: one ffmpeg invocation per asset.

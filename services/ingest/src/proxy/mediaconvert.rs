@@ -1,0 +1,1 @@
+//! The AWS transcoder: a MediaConvert job from the proxy spec.

@@ -1,0 +1,1 @@
+//! Still images: metadata (exiftool), pixel limits, auto-oriented proxies.

@@ -1,0 +1,1 @@
+//! PDF documents: facts (poppler pdfinfo/pdftotext) and page rendering (pdftoppm).
