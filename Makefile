@@ -11,9 +11,9 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/mediasift/target
 setup:
 	@scripts/setup.sh
 
-## Run the main job on the bundled samples.
+## Run the main job on the bundled samples: ingest each, print its events.
 run: setup
-	cargo run --release -q -- catalog
+	cargo run --release -q -- --data-dir .cache/run run .cache/samples
 
 ## Everything CI runs.
 test: setup lint

@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use mediasift_ingest::IngestConfig;
 use mediasift_kit::local::bus::BusConfig;
+use mediasift_media::image::ImageLimits;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -18,6 +20,27 @@ pub struct LocalConfig {
     /// The bucket results go to.
     pub derived_bucket: String,
     pub bus: BusSettings,
+    /// Global analysis options (the keys of `AnalysisOptions`, camelCase, plus `analyses` to
+    /// turn analyses off), merged over the defaults and under each asset's override.
+    pub analysis: serde_json::Map<String, serde_json::Value>,
+    pub ingest: IngestSettings,
+}
+
+/// The ingest service's local settings.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct IngestSettings {
+    /// Also compute SHA-256 alongside MD5.
+    pub sha256: bool,
+    /// Hash at most this long per slice (seconds) before continuing in a new event; 0 hashes
+    /// in one go, which is what a local run wants.
+    pub hash_slice_seconds: u64,
+    /// Time limit of each probing tool (seconds).
+    pub probe_timeout_seconds: u64,
+    /// Still images above this many pixels (by their header) are refused.
+    pub max_image_pixels: u64,
+    /// Document pages rendered to PNG at most.
+    pub max_rendered_pages: u32,
 }
 
 /// The embedded bus's delivery settings.
@@ -38,6 +61,8 @@ impl Default for LocalConfig {
             ingest_bucket: "ingest".into(),
             derived_bucket: "derived".into(),
             bus: BusSettings::default(),
+            analysis: serde_json::Map::new(),
+            ingest: IngestSettings::default(),
         }
     }
 }
@@ -68,6 +93,38 @@ impl BusSettings {
             backoff_cap: Duration::from_millis(self.backoff_cap_ms),
             concurrency_per_target: self.concurrency_per_service,
             ..BusConfig::default()
+        }
+    }
+}
+
+impl Default for IngestSettings {
+    fn default() -> Self {
+        let ingest = IngestConfig::default();
+        Self {
+            sha256: ingest.sha256,
+            hash_slice_seconds: ingest.hash_slice.map_or(0, |d| d.as_secs()),
+            probe_timeout_seconds: ingest.probe_timeout.as_secs(),
+            max_image_pixels: ingest.image_limits.max_pixels,
+            max_rendered_pages: ingest.max_rendered_pages,
+        }
+    }
+}
+
+impl LocalConfig {
+    /// The ingest service's configuration.
+    pub fn ingest_config(&self) -> IngestConfig {
+        let settings = &self.ingest;
+        IngestConfig {
+            hash_slice: (settings.hash_slice_seconds > 0)
+                .then(|| Duration::from_secs(settings.hash_slice_seconds)),
+            sha256: settings.sha256,
+            scratch_dir: self.data_dir.join("scratch"),
+            probe_timeout: Duration::from_secs(settings.probe_timeout_seconds.max(1)),
+            image_limits: ImageLimits {
+                max_pixels: settings.max_image_pixels,
+            },
+            global_options: self.analysis.clone(),
+            max_rendered_pages: settings.max_rendered_pages,
         }
     }
 }

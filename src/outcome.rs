@@ -16,6 +16,13 @@ pub enum AssetState {
     Partial { cause: String },
     /// Nothing could be done with the object (or every analysis failed).
     Failed { cause: String },
+    /// Ingested; its planned analyses have not (yet) completed.
+    Ingested {
+        /// The planned analyses (`video`, `audio`, `scenes`, ...).
+        planned: Vec<String>,
+    },
+    /// Ingest left the object alone, on purpose (zero bytes, a partial upload, ...).
+    Skipped { reason: String },
     /// The bus is idle but no service said the asset was finished.
     Unfinished { reason: String },
 }
@@ -26,6 +33,8 @@ impl AssetState {
             Self::Completed => "completed",
             Self::Partial { .. } => "partial",
             Self::Failed { .. } => "failed",
+            Self::Ingested { .. } => "ingested",
+            Self::Skipped { .. } => "skipped",
             Self::Unfinished { .. } => "unfinished",
         }
     }
@@ -97,6 +106,17 @@ fn observe(view: &mut AssetView, event: &RawEvent) {
                 _ => AssetState::Failed { cause: failures },
             };
         }
+        "Video Ingested" | "Audio Ingested" | "Image Ingested" | "Document Ingested"
+            if matches!(view.state, AssetState::Unfinished { .. }) =>
+        {
+            let planned = detail["plan"]["analyses"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|a| a.as_str().map(str::to_owned))
+                .collect();
+            view.state = AssetState::Ingested { planned };
+        }
         "Processing Failed"
             if !matches!(
                 view.state,
@@ -114,7 +134,7 @@ fn observe(view: &mut AssetView, event: &RawEvent) {
             // the graph service decides (the failure ends one analysis, not the asset).
             if detail["service"] == "ingest" {
                 view.state = AssetState::Failed { cause };
-            } else if let AssetState::Unfinished { .. } = view.state {
+            } else if let AssetState::Unfinished { .. } | AssetState::Ingested { .. } = view.state {
                 view.state = AssetState::Unfinished {
                     reason: format!("waiting for the asset's other analyses; a failure: {cause}"),
                 };

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use mediasift_ingest::Ingest;
 use mediasift_kit::local::bus::{BusError, LocalBus};
 use mediasift_kit::local::objects::LocalObjectStore;
 use mediasift_kit::local::state::SqliteStateStore;
@@ -11,9 +12,10 @@ use mediasift_kit::{Handler, Ports};
 
 use crate::config::LocalConfig;
 
-/// The handlers this build runs. Services join as their handlers are written.
-pub fn handlers() -> Vec<Arc<dyn Handler>> {
-    Vec::new()
+/// The handlers this build runs, configured from `config`. Services join as their handlers
+/// are written.
+pub fn handlers(config: &LocalConfig) -> Vec<Arc<dyn Handler>> {
+    vec![Arc::new(Ingest::local(config.ingest_config()))]
 }
 
 pub struct LocalRuntime {
@@ -40,7 +42,8 @@ pub enum RuntimeError {
 impl LocalRuntime {
     /// Opens the runtime with this build's handlers.
     pub async fn open(config: LocalConfig) -> Result<Self, RuntimeError> {
-        Self::open_with(config, handlers()).await
+        let handlers = handlers(&config);
+        Self::open_with(config, handlers).await
     }
 
     /// Opens the runtime with the given handlers (tests run toy services this way).
@@ -56,6 +59,10 @@ impl LocalRuntime {
         let objects = Arc::new(LocalObjectStore::open(dir.join("objects"))?);
         objects.create_bucket(&config.ingest_bucket).await?;
         objects.create_bucket(&config.derived_bucket).await?;
+        std::fs::create_dir_all(dir.join("scratch")).map_err(|source| RuntimeError::DataDir {
+            path: dir.join("scratch").display().to_string(),
+            source,
+        })?;
         let state = Arc::new(SqliteStateStore::open(&dir.join("state.db"))?);
         let ports = Ports {
             objects: objects.clone(),

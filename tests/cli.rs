@@ -87,37 +87,45 @@ fn mediasift_in(data_dir: &std::path::Path, args: &[&str]) -> (i32, String, Stri
     )
 }
 
-/// Until the ingest handler exists, `run` must say plainly that nothing handled the upload,
-/// never pretend it completed.
+/// `run` reports every input truthfully: ingested, skipped on purpose, or failed with the
+/// cause; the exit status is 1 when any input failed.
 #[test]
 fn run_reports_each_input_as_a_json_line_and_never_claims_success_it_did_not_have() {
     let dir = tempfile::tempdir().unwrap();
     let media = dir.path().join("my media");
     std::fs::create_dir_all(media.join("sub")).unwrap();
-    std::fs::write(media.join("a clip+1.mp4"), b"not really").unwrap();
-    std::fs::write(media.join("sub/ünï.wav"), b"riff").unwrap();
+    std::fs::write(media.join("a clip+1.mp4"), b"not really a video at all").unwrap();
+    std::fs::write(media.join("empty.mp4"), b"").unwrap();
+    let tone = std::process::Command::new("ffmpeg")
+        .args(["-nostdin", "-loglevel", "error", "-y", "-f", "lavfi"])
+        .args(["-i", "sine=frequency=440:duration=2", "-f", "wav"])
+        .arg(media.join("sub/ünï.wav"))
+        .status()
+        .expect("ffmpeg runs (scripts/setup.sh installs it)");
+    assert!(tone.success());
     std::fs::write(media.join(".DS_Store"), b"skip me").unwrap();
     let data = dir.path().join("data");
 
     let (status, stdout, stderr) = mediasift_in(&data, &["run", media.to_str().unwrap(), "--json"]);
-    assert_eq!(status, 1, "{stdout}{stderr}");
+    assert_eq!(status, 1, "one input failed: {stdout}{stderr}");
     let lines: Vec<serde_json::Value> = stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(lines.len(), 2, "hidden files are skipped: {stdout}");
+    assert_eq!(lines.len(), 3, "hidden files are skipped: {stdout}");
     assert_eq!(lines[0]["key"], "my media/a clip+1.mp4");
-    assert_eq!(lines[1]["key"], "my media/sub/ünï.wav");
-    for line in &lines {
-        assert_eq!(line["status"], "unfinished");
-        assert!(
-            line["reason"]
-                .as_str()
-                .unwrap()
-                .contains("no ingest handler"),
-            "{line}"
-        );
-    }
+    assert_eq!(lines[0]["status"], "failed");
+    let cause = lines[0]["cause"].as_str().unwrap();
+    assert!(
+        cause.contains("UnsupportedMedia") && cause.contains("my media/a clip+1.mp4"),
+        "{cause}"
+    );
+    assert_eq!(lines[1]["key"], "my media/empty.mp4");
+    assert_eq!(lines[1]["status"], "skipped");
+    assert!(lines[1]["reason"].as_str().unwrap().contains("zero-byte"));
+    assert_eq!(lines[2]["key"], "my media/sub/ünï.wav");
+    assert_eq!(lines[2]["status"], "ingested", "{}", lines[2]);
+    assert_eq!(lines[2]["planned"], serde_json::json!(["audio"]));
 
     let (status, stdout, _) = mediasift_in(&data, &["events", "--json"]);
     assert_eq!(status, 0);
@@ -125,7 +133,12 @@ fn run_reports_each_input_as_a_json_line_and_never_claims_success_it_did_not_hav
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(events.len(), 2);
+    let types: Vec<&str> = events
+        .iter()
+        .map(|e| e["detail-type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types.iter().filter(|t| **t == "Object Created").count(), 3);
+    assert!(types.contains(&"Audio Ingested") && types.contains(&"Processing Failed"));
     assert_eq!(
         events[0]["detail"]["object"]["key"],
         "my+media/a+clip%2B1.mp4"
@@ -133,10 +146,14 @@ fn run_reports_each_input_as_a_json_line_and_never_claims_success_it_did_not_hav
 
     let (status, stdout, _) = mediasift_in(&data, &["status"]);
     assert_eq!(status, 0);
-    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+    assert_eq!(stdout.lines().count(), 3, "{stdout}");
+    // The permanent failure is also kept as a dead letter, to retry once the cause is fixed.
     let (status, stdout, _) = mediasift_in(&data, &["dlq"]);
     assert_eq!(status, 0);
-    assert!(stdout.contains("empty"), "{stdout}");
+    assert!(
+        stdout.contains("1 dead letter") && stdout.contains("UnsupportedMedia"),
+        "{stdout}"
+    );
 }
 
 #[test]

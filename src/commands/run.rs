@@ -14,6 +14,8 @@ use mediasift_schemas::{RawEvent, form_url_encode};
 use serde_json::json;
 
 use crate::DataDir;
+use mediasift::runtime::LocalRuntime;
+use mediasift_ingest::skip;
 
 /// One input file and what became of its upload.
 struct Input {
@@ -85,8 +87,8 @@ pub async fn run(data: &DataDir, paths: &[PathBuf], json: bool) -> anyhow::Resul
         .join("objects");
     let mut all_completed = true;
     for input in &inputs {
-        let outcome = outcome_of(input, &events, &views);
-        all_completed &= outcome.state.is_success();
+        let outcome = outcome_of(input, &events, &views, &runtime);
+        all_completed &= finished_as_far_as_this_build_goes(&outcome, &events, &runtime);
         let outputs = outcome
             .asset_id
             .as_ref()
@@ -106,7 +108,7 @@ pub async fn run(data: &DataDir, paths: &[PathBuf], json: bool) -> anyhow::Resul
             }
             println!("{line}");
         } else {
-            print_outcome(input, &outcome, outputs.as_deref());
+            print_outcome(input, &outcome, &events, outputs.as_deref());
         }
     }
     Ok(if all_completed {
@@ -170,6 +172,7 @@ fn outcome_of(
     input: &Input,
     events: &[RawEvent],
     views: &BTreeMap<String, AssetView>,
+    runtime: &LocalRuntime,
 ) -> AssetView {
     let unfinished = |reason: String| AssetView {
         correlation_id: String::new(),
@@ -202,22 +205,53 @@ fn outcome_of(
         );
     };
     match views.get(&created.id) {
-        Some(view) if view.events.len() == 1 => AssetView {
-            state: AssetState::Unfinished {
-                reason: "no service handled the upload: this build has no ingest handler yet"
-                    .into(),
-            },
-            ..view.clone()
-        },
+        Some(view) if view.events.len() == 1 => {
+            let skipped = skip::check(
+                &runtime.config.ingest_bucket,
+                &meta.bucket,
+                &meta.key,
+                Some(meta.size),
+            );
+            let state = match skipped {
+                Some(skip) => AssetState::Skipped {
+                    reason: skip.to_string(),
+                },
+                None => AssetState::Unfinished {
+                    reason: "no service reported on the upload (see `mediasift dlq`)".into(),
+                },
+            };
+            AssetView {
+                state,
+                ..view.clone()
+            }
+        }
         Some(view) => view.clone(),
         None => unfinished("no events for this upload".into()),
     }
 }
 
-fn print_outcome(input: &Input, outcome: &AssetView, outputs: Option<&str>) {
+/// Whether the asset got as far as this build can take it: completed, skipped on purpose, or
+/// ingested with no service of this build subscribed to what ingest announced.
+fn finished_as_far_as_this_build_goes(
+    outcome: &AssetView,
+    events: &[RawEvent],
+    runtime: &LocalRuntime,
+) -> bool {
+    match &outcome.state {
+        AssetState::Completed | AssetState::Skipped { .. } => true,
+        AssetState::Ingested { .. } => events
+            .iter()
+            .filter(|e| e.correlation_id() == outcome.correlation_id)
+            .filter(|e| e.detail_type.ends_with(" Ingested"))
+            .all(|e| runtime.bus.targets(e).is_ok_and(|t| t.is_empty())),
+        _ => false,
+    }
+}
+
+fn print_outcome(input: &Input, outcome: &AssetView, events: &[RawEvent], outputs: Option<&str>) {
     let mark = match outcome.state {
-        AssetState::Completed => "✓",
-        AssetState::Partial { .. } => "~",
+        AssetState::Completed | AssetState::Ingested { .. } => "✓",
+        AssetState::Partial { .. } | AssetState::Skipped { .. } => "~",
         AssetState::Failed { .. } | AssetState::Unfinished { .. } => "✗",
     };
     println!(
@@ -231,11 +265,69 @@ fn print_outcome(input: &Input, outcome: &AssetView, outputs: Option<&str>) {
         AssetState::Partial { cause } | AssetState::Failed { cause } => {
             println!("    cause: {cause}")
         }
-        AssetState::Unfinished { reason } => println!("    {reason}"),
+        AssetState::Unfinished { reason } | AssetState::Skipped { reason } => {
+            println!("    {reason}")
+        }
+        AssetState::Ingested { planned } => {
+            println!("    planned analyses: {}", planned.join(", "))
+        }
+    }
+    for event in events.iter().filter(|e| {
+        !outcome.correlation_id.is_empty() && e.correlation_id() == outcome.correlation_id
+    }) {
+        println!("    {}", describe_event(event));
     }
     if let Some(outputs) = outputs {
         println!("    outputs: {outputs}");
     }
+}
+
+/// One line per event: its detail-type and the facts a person checks first.
+fn describe_event(event: &RawEvent) -> String {
+    let detail = &event.detail;
+    let mut facts = Vec::new();
+    if let Some(md5) = detail["fixity"]["md5"].as_str() {
+        facts.push(format!(
+            "md5 {md5} ({})",
+            detail["fixity"]["status"].as_str().unwrap_or("?")
+        ));
+    }
+    let technical = &detail["technical"];
+    if let Some(codec) = technical["videoCodec"].as_str() {
+        facts.push(format!(
+            "{codec} {}x{} {} fps {:.2} s",
+            technical["width"],
+            technical["height"],
+            technical["framesPerSecond"],
+            technical["durationSeconds"].as_f64().unwrap_or(0.0)
+        ));
+    } else if let Some(duration) = technical["durationSeconds"].as_f64() {
+        facts.push(format!("{duration:.2} s"));
+    }
+    if let Some(tracks) = technical["audioTracks"].as_array() {
+        facts.push(format!("{} audio track(s)", tracks.len()));
+    }
+    if let Some(format) = technical["format"].as_str() {
+        facts.push(format!(
+            "{format} {}x{}",
+            technical["width"], technical["height"]
+        ));
+    }
+    if let Some(pages) = technical["pages"].as_u64() {
+        facts.push(format!("{pages} page(s)"));
+    }
+    if technical["encrypted"] == true {
+        facts.push("encrypted".into());
+    }
+    if let Some(cause) = detail["cause"].as_str() {
+        facts.push(cause.to_owned());
+    }
+    let facts = if facts.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", facts.join(", "))
+    };
+    format!("{} ({}){facts}", event.detail_type, event.source)
 }
 
 /// A progress line per input, showing the latest stage its events reached.

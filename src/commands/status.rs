@@ -72,7 +72,11 @@ pub async fn status(data: &DataDir, asset: Option<&str>, json: bool) -> anyhow::
         mediasift::outcome::AssetState::Completed => {}
         mediasift::outcome::AssetState::Partial { cause }
         | mediasift::outcome::AssetState::Failed { cause } => println!("cause    {cause}"),
-        mediasift::outcome::AssetState::Unfinished { reason } => println!("reason   {reason}"),
+        mediasift::outcome::AssetState::Unfinished { reason }
+        | mediasift::outcome::AssetState::Skipped { reason } => println!("reason   {reason}"),
+        mediasift::outcome::AssetState::Ingested { planned } => {
+            println!("planned  {}", planned.join(", "))
+        }
     }
     println!("events   {}", view.events.join(" → "));
     for d in &deliveries {

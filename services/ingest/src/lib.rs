@@ -1,8 +1,22 @@
 //! The ingest service: identity, fixity, type, technical metadata and proxies.
 //!
-//! Its handler arrives with the ingest issue; for now the crate declares what it subscribes to.
+//! One object's path through the service, in [`handler`]: skip rules ([`skip`]) → asset id
+//! ([`identity`]) → MD5 in time-budgeted slices, compared and tagged ([`fixity`]) → type by
+//! content and technical metadata ([`technical`], `mediasift_media`) → the analysis plan
+//! ([`options`]) → proxies through a transcoder port ([`proxy`]: ffmpeg locally, MediaConvert
+//! on AWS) → `Video/Audio/Image/Document Ingested`.
 
+pub mod config;
+pub mod fixity;
+pub mod handler;
+pub mod identity;
+pub mod options;
 pub mod proxy;
+pub mod skip;
+pub mod technical;
+
+pub use config::IngestConfig;
+pub use handler::Ingest;
 
 use mediasift_kit::{Rule, Subscriptions};
 use mediasift_schemas::{
