@@ -189,6 +189,23 @@ mod tests {
     }
 
     #[test]
+    fn analysis_options_and_ingest_settings_reach_the_ingest_config() {
+        let config: LocalConfig = toml::from_str(
+            "[ingest]\nsha256 = true\nhash-slice-seconds = 30\n\
+             [analysis]\nminConfidence = 85\nanalyses = { adBreaks = false }\n",
+        )
+        .unwrap();
+        let ingest = config.ingest_config();
+        assert!(ingest.sha256);
+        assert_eq!(ingest.hash_slice, Some(Duration::from_secs(30)));
+        assert_eq!(
+            serde_json::Value::Object(ingest.global_options),
+            serde_json::json!({"minConfidence": 85, "analyses": {"adBreaks": false}})
+        );
+        assert_eq!(LocalConfig::default().ingest_config().hash_slice, None);
+    }
+
+    #[test]
     fn an_unknown_key_is_an_error_that_names_it() {
         let error = toml::from_str::<LocalConfig>("ingest-buckett = \"x\"").unwrap_err();
         assert!(error.to_string().contains("ingest-buckett"), "{error}");

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use mediasift_kit::handler::{caused_by, derived_event_id};
-use mediasift_kit::ports::{Body, ObjectMeta, PutOptions, Retryable, StoreError};
+use mediasift_kit::ports::{
+    Body, Condition, ObjectMeta, PutOptions, Retryable, StateError, StoreError, Update,
+};
 use mediasift_kit::{Failure, Handler, HandlerError, Ports, Subscriptions};
 use mediasift_media::hash::{HashOptions, HashState, Progress};
 use mediasift_media::kind::{self, Detected, KindError, MediaKind};
@@ -190,6 +192,10 @@ struct PendingJob {
     spec: ProxySpec,
     technical_metadata: String,
     captions: Vec<String>,
+    /// The job ended without proxies (`ERROR`, `CANCELED`, outputs missing): the upload's
+    /// event delivered again (a retry) submits a new job.
+    #[serde(default)]
+    failed: bool,
 }
 
 impl Ingest {
@@ -412,7 +418,7 @@ impl Ingest {
                     FIXITY_TABLE,
                     &record_key,
                     record,
-                    mediasift_kit::ports::Condition::Always,
+                    Condition::Always,
                     Some(JOB_STATE_TTL),
                 )
                 .await
@@ -427,6 +433,18 @@ impl Ingest {
         asset: Asset<'_>,
         fixity: Fixity,
     ) -> Result<Vec<RawEvent>, HandlerError> {
+        // The upload's event delivered again (at-least-once delivery, a Lambda retry) after its
+        // proxy job was submitted: the job's completion finishes the asset, so neither copy the
+        // object again nor submit a second job (MediaConvert's idempotency token only covers
+        // a minute).
+        if let Some(job) = self.job_of_this_upload(&asset).await? {
+            tracing::info!(
+                asset_id = %asset.id,
+                job_id = job.job_id,
+                "the proxy job of this upload is already submitted; its completion continues ingest"
+            );
+            return Ok(Vec::new());
+        }
         let scratch = tempfile::Builder::new()
             .prefix("mediasift-ingest-")
             .tempdir_in(&self.config.scratch_dir)
@@ -444,6 +462,29 @@ impl Ingest {
         self.describe_copy(asset, fixity, &local, scratch.path())
             .await
             .map_err(|error| in_terms_of_the_source(error, scratch.path(), &local, &uri))
+    }
+
+    /// The proxy job submitted for the upload `asset.cause` belongs to (same correlation id),
+    /// unless it failed.
+    async fn job_of_this_upload(
+        &self,
+        asset: &Asset<'_>,
+    ) -> Result<Option<PendingJob>, HandlerError> {
+        let Some(item) = asset
+            .ports
+            .state
+            .get(JOBS_TABLE, &asset.id.to_string())
+            .await
+            .map_err(|e| HandlerError::retryable(e.to_string()))?
+        else {
+            return Ok(None);
+        };
+        // Unreadable state (an older layout) is replaced by the new submission.
+        let Ok(job) = serde_json::from_value::<PendingJob>(Value::Object(item.value)) else {
+            return Ok(None);
+        };
+        let same_upload = job.cause.correlation_id() == asset.cause.correlation_id();
+        Ok((same_upload && !job.failed && !job.job_id.is_empty()).then_some(job))
     }
 
     async fn describe_copy(
@@ -589,15 +630,23 @@ impl Ingest {
             spec,
             technical_metadata,
             captions,
+            failed: false,
         };
         match started {
             Started::Done(outputs) => Ok(vec![av_event(&asset, pending, &outputs)?]),
             Started::Submitted { job_id } => {
                 tracing::info!(asset_id = %asset.id, job_id, "proxy job submitted");
                 let pending = PendingJob { job_id, ..pending };
-                let value = match serde_json::to_value(&pending) {
-                    Ok(Value::Object(map)) => map,
-                    _ => Default::default(),
+                // Never store an empty record: the job's completion could not finish the asset.
+                let Ok(Value::Object(value)) = serde_json::to_value(&pending) else {
+                    return Err(asset.fail(
+                        "InternalError",
+                        format!(
+                            "the state of MediaConvert job {} of {} cannot be serialised",
+                            pending.job_id, asset.source.uri
+                        ),
+                        "Report this mediasift bug with the message; cancel the job.",
+                    ));
                 };
                 asset
                     .ports
@@ -606,7 +655,7 @@ impl Ingest {
                         JOBS_TABLE,
                         &asset.id.to_string(),
                         value,
-                        mediasift_kit::ports::Condition::Always,
+                        Condition::Always,
                         Some(JOB_STATE_TTL),
                     )
                     .await
@@ -805,6 +854,16 @@ impl Ingest {
             )
         })?;
         let change = change.detail;
+        // Only a job's end finishes the asset; progress reports that a broader rule lets
+        // through are not failures.
+        if !matches!(change.status.as_str(), "COMPLETE" | "ERROR" | "CANCELED") {
+            tracing::debug!(
+                job_id = change.job_id,
+                status = change.status,
+                "job still running; ignored"
+            );
+            return Ok(Vec::new());
+        }
         let Some(asset_id) = change
             .user_metadata
             .get("mediasiftAssetId")
@@ -822,6 +881,7 @@ impl Ingest {
             tracing::warn!(%asset_id, job_id = change.job_id, "no pending ingest for this job");
             return Ok(Vec::new());
         };
+        let version = item.version;
         let pending: PendingJob = serde_json::from_value(Value::Object(item.value))
             .map_err(|e| HandlerError::retryable(format!("pending job state unreadable: {e}")))?;
         if pending.job_id != change.job_id {
@@ -847,10 +907,15 @@ impl Ingest {
             id: asset_id,
             source: pending.source.clone(),
         };
-        let outputs = self
-            .job_outputs(&change, &pending.spec, ports)
-            .await
-            .map_err(|e| transcode_failure(&asset, e))?;
+        let outputs = match self.job_outputs(&change, &pending.spec, ports).await {
+            Ok(outputs) => outputs,
+            Err(error) => {
+                if !matches!(error, TranscodeError::Unavailable(_)) {
+                    mark_failed(ports, asset_id, version).await?;
+                }
+                return Err(transcode_failure(&asset, error));
+            }
+        };
         let mut event = av_event(&asset, pending, &outputs)?;
         // The job's completion, not the submission, causes the event.
         event.id = derived_event_id(&change.job_id, SERVICE, &event.detail_type);
@@ -879,6 +944,24 @@ impl Ingest {
              (feature `aws`)",
             change.job_id
         )))
+    }
+}
+
+/// Records that the asset's job ended without proxies, so a retry of its upload submits a
+/// new one. A newer job that replaced the record in the meantime is left alone.
+async fn mark_failed(ports: &Ports, asset_id: Uuid, version: u64) -> Result<(), HandlerError> {
+    match ports
+        .state
+        .update(
+            JOBS_TABLE,
+            &asset_id.to_string(),
+            &[Update::Set("failed".into(), Value::Bool(true))],
+            Condition::VersionIs(version),
+        )
+        .await
+    {
+        Ok(_) | Err(StateError::ConditionFailed { .. }) => Ok(()),
+        Err(e) => Err(HandlerError::retryable(e.to_string())),
     }
 }
 
