@@ -13,7 +13,7 @@ setup:
 
 ## Run the main job on the bundled samples: ingest each, print its events.
 run: setup
-	cargo run --release -q -- --data-dir .cache/run run .cache/samples
+	cargo run --release -q -- run --data-dir .cache/run .cache/samples
 
 ## Everything CI runs.
 test: setup lint

@@ -34,7 +34,7 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
 data=$(mktemp -d)
 trap 'rm -rf "$data" "$plain"' EXIT
 start=$(now)
-"$bin" --data-dir "$data" run "$source_file" --json > "$data/result.json"
+"$bin" run --data-dir "$data" "$source_file" --json > "$data/result.json"
 mediasift_s=$(since "$start")
 jq -e '.status == "ingested"' "$data/result.json" > /dev/null \
   || { echo "mediasift did not ingest the file:"; cat "$data/result.json"; exit 1; }

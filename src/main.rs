@@ -135,6 +135,7 @@ enum ContractsAction {
 }
 
 fn main() -> ExitCode {
+    restore_default_sigpipe();
     let cli = Cli::parse();
     commands::init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -188,5 +189,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::TestPattern { pattern, event } => {
             commands::contracts::test_pattern(&pattern, &event)
         }
+    }
+}
+
+/// `mediasift events | head` should end quietly, as Unix tools do, not panic on a closed pipe
+/// (Rust ignores SIGPIPE by default, so every print would then fail).
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }

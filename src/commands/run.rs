@@ -308,10 +308,10 @@ fn describe_event(event: &RawEvent) -> String {
         facts.push(format!("{} audio track(s)", tracks.len()));
     }
     if let Some(format) = technical["format"].as_str() {
-        facts.push(format!(
-            "{format} {}x{}",
-            technical["width"], technical["height"]
-        ));
+        match (technical["width"].as_u64(), technical["height"].as_u64()) {
+            (Some(w), Some(h)) => facts.push(format!("{format} {w}x{h}")),
+            _ => facts.push(format.to_owned()),
+        }
     }
     if let Some(pages) = technical["pages"].as_u64() {
         facts.push(format!("{pages} page(s)"));
