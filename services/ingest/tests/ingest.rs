@@ -383,6 +383,10 @@ async fn photos_carry_their_exif_and_proxies_are_upright() {
     let facts = &technical["image"];
     assert_eq!(facts["make"], exif("-Make").as_str());
     assert_eq!(facts["model"], exif("-Model").as_str());
+    assert_eq!(
+        facts["dateTimeOriginal"],
+        exif("-DateTimeOriginal").as_str()
+    );
     let latitude: f64 = exif("-GPSLatitude").parse().unwrap();
     let longitude: f64 = exif("-GPSLongitude").parse().unwrap();
     assert!((facts["gps"]["latitude"].as_f64().unwrap() - latitude).abs() < 1e-6);

@@ -72,6 +72,7 @@ const RAW_PREVIEW_TAGS: &[&str] = &["JpgFromRaw", "PreviewImage", "OtherImage", 
 
 /// How big an image may be before it is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ImageLimits {
     /// Most pixels (width × height, by the header) an image may have; see
     /// [`DEFAULT_MAX_PIXELS`].
@@ -89,6 +90,7 @@ impl Default for ImageLimits {
 /// A position in signed decimal degrees (south and west are negative), altitude in metres
 /// (below sea level is negative).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Gps {
     pub latitude: f64,
     pub longitude: f64,
@@ -97,6 +99,7 @@ pub struct Gps {
 
 /// What exiftool says about one still image.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ImageFacts {
     /// exiftool's FileType in lower case: jpeg, png, tiff, webp, gif, bmp, heic, heif, avif,
     /// dng, cr2, nef, arw, ...
@@ -135,6 +138,7 @@ pub struct ImageFacts {
 
 /// How [`make_proxies`] renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ImageProxyOptions {
     /// Longest side of `proxy.jpg` (never upscaled).
     pub proxy_max_side: u32,
@@ -166,6 +170,7 @@ impl Default for ImageProxyOptions {
 
 /// One JPEG written by [`make_proxies`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Rendition {
     pub path: PathBuf,
     pub width: u32,
@@ -190,6 +195,7 @@ pub enum DecodedWith {
 
 /// What [`make_proxies`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ImageProxies {
     /// `proxy.jpg`: long side at most [`ImageProxyOptions::proxy_max_side`], oriented.
     pub proxy: Rendition,

@@ -54,6 +54,7 @@ const MAX_WARNINGS: usize = 20;
 
 /// What pdfinfo and pdftotext say about one PDF.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PdfFacts {
     /// The page count; None when the document needs a password to open.
     pub pages: Option<u32>,
@@ -84,6 +85,7 @@ pub struct PdfFacts {
 
 /// How [`render_pages`] renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RenderOptions {
     /// Longest side of each page's PNG in pixels (pdftoppm `-scale-to`): 1600 is about
     /// 190 dpi for an A4 page.
@@ -107,6 +109,7 @@ impl Default for RenderOptions {
 
 /// What [`render_pages`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct RenderedPages {
     /// One PNG per rendered page, in page order (pdftoppm's names: `page-1.png`, or
     /// `page-01.png`... zero-padded to the width of the last page's number).

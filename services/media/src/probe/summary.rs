@@ -18,6 +18,7 @@ const AUDIO_ONLY_FORMATS: &[&str] = &[
 
 /// What a file holds, in the terms the services use.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct MediaSummary {
     /// ffprobe's format_name, e.g. "mov,mp4,m4a,3gp,3g2,mj2".
     pub container: Option<String>,
@@ -113,6 +114,7 @@ impl MediaSummary {
 
 /// A video stream (or a picture stored as one).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VideoStream {
     /// ffprobe's stream index.
     pub index: u32,
@@ -201,6 +203,7 @@ impl VideoStream {
 /// spacing after a long first frame (mediainfo says CFR and reports `Duration_FirstFrame`), and
 /// mapping frame numbers to time at the nominal rate would then be off by that gap.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FrameRateEvidence {
     /// mediainfo's FrameRate_Mode ("CFR"/"VFR") when mediainfo ran and said.
     pub mediainfo_mode: Option<String>,
@@ -241,6 +244,7 @@ impl FrameRateEvidence {
 
 /// A frame rate as ffprobe writes it ("30000/1001") and as a number.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct FrameRate {
     pub rational: String,
     pub fps: f64,
@@ -270,6 +274,7 @@ impl FrameRate {
 
 /// An audio stream.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct AudioTrack {
     /// ffprobe's stream index.
     pub index: u32,
@@ -309,6 +314,7 @@ impl AudioTrack {
 
 /// A stream that is neither audio nor video.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct OtherStream {
     pub index: u32,
     /// "subtitle", "data", "attachment", or "unknown".
