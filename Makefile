@@ -34,3 +34,4 @@ bench:
 	cargo bench -p mediasift-kit --bench bus
 	cargo bench -p mediasift-media --bench md5
 	scripts/bench-md5.sh
+	scripts/bench-ingest.sh

@@ -55,7 +55,7 @@ plain_s=$(since "$start")
 
 frames=$(ls "$plain/frames" | wc -l)
 printf 'source      %s (%d bytes, %d min)\n' "$source_file" "$size" "$minutes"
-printf 'mediasift   %8.1f s  (mediasift run: md5, probe, technical metadata, proxies, %s)\n' \
-  "$mediasift_s" "$(jq -r '.results | length' "$data/result.json" 2>/dev/null || echo 0) results"
+printf 'mediasift   %8.1f s  (mediasift run: store, md5, probe, technical metadata, proxies, captures, thumbnails)\n' \
+  "$mediasift_s"
 printf 'plain       %8.1f s  (md5sum + one ffmpeg: proxy, m4a, wav, %d captures)\n' "$plain_s" "$frames"
 printf 'ratio       %8.2f    (mediasift / plain)\n' "$(awk -v a="$mediasift_s" -v b="$plain_s" 'BEGIN { print a / b }')"
