@@ -121,23 +121,30 @@ impl Asset<'_> {
         format!("s3://{}/{key}", self.ports.derived_bucket)
     }
 
-    async fn put_json(&self, path: &str, value: &Value) -> Result<String, HandlerError> {
+    /// Writes `<assetId>/<path>` in the derived bucket; returns its URI.
+    async fn put(
+        &self,
+        path: &str,
+        body: Body,
+        content_type: &str,
+    ) -> Result<String, HandlerError> {
         let key = self.key(path);
-        let body = serde_json::to_vec_pretty(value).unwrap_or_default();
+        let options = PutOptions {
+            content_type: Some(content_type.into()),
+            ..PutOptions::default()
+        };
         self.ports
             .objects
-            .put(
-                &self.ports.derived_bucket,
-                &key,
-                Body::Bytes(Bytes::from(body)),
-                PutOptions {
-                    content_type: Some("application/json".into()),
-                    ..PutOptions::default()
-                },
-            )
+            .put(&self.ports.derived_bucket, &key, body, options)
             .await
             .map_err(store_error)?;
         Ok(self.uri(&key))
+    }
+
+    async fn put_json(&self, path: &str, value: &Value) -> Result<String, HandlerError> {
+        let body = serde_json::to_vec_pretty(value).unwrap_or_default();
+        self.put(path, Body::Bytes(Bytes::from(body)), "application/json")
+            .await
     }
 
     async fn put_file(
@@ -146,21 +153,8 @@ impl Asset<'_> {
         file: &Path,
         content_type: &str,
     ) -> Result<String, HandlerError> {
-        let key = self.key(path);
-        self.ports
-            .objects
-            .put(
-                &self.ports.derived_bucket,
-                &key,
-                Body::File(file.to_path_buf()),
-                PutOptions {
-                    content_type: Some(content_type.into()),
-                    ..PutOptions::default()
-                },
-            )
+        self.put(path, Body::File(file.to_path_buf()), content_type)
             .await
-            .map_err(store_error)?;
-        Ok(self.uri(&key))
     }
 
     /// The event `detail` caused by this asset's current event, with a deterministic id.
@@ -691,22 +685,12 @@ impl Ingest {
                     let name = sidecar.rsplit('/').next().unwrap_or(&sidecar);
                     let stem = name.rsplit_once('.').map_or(name, |(stem, _)| stem);
                     let ext = if is_srt { "srt" } else { "vtt" };
-                    let key = asset.key(&format!("captions/{stem}.{ext}.vtt"));
-                    asset
-                        .ports
-                        .objects
-                        .put(
-                            &asset.ports.derived_bucket,
-                            &key,
-                            Body::Bytes(Bytes::from(vtt)),
-                            PutOptions {
-                                content_type: Some("text/vtt".into()),
-                                ..PutOptions::default()
-                            },
-                        )
-                        .await
-                        .map_err(store_error)?;
-                    uris.push(asset.uri(&key));
+                    let path = format!("captions/{stem}.{ext}.vtt");
+                    uris.push(
+                        asset
+                            .put(&path, Body::Bytes(Bytes::from(vtt)), "text/vtt")
+                            .await?,
+                    );
                 }
                 Err(e) => tracing::warn!(
                     asset_id = %asset.id,
