@@ -21,7 +21,7 @@ const STDERR_TAIL_LINES: usize = 8;
 /// How many characters of stderr a [`ToolError::Failed`] quotes at most.
 const STDERR_TAIL_CHARS: usize = 1500;
 /// How long to wait for a killed child to be reaped before leaving it to tokio.
-const REAP_GRACE: Duration = Duration::from_secs(2);
+pub(crate) const REAP_GRACE: Duration = Duration::from_secs(2);
 
 /// A tool that could not run or did not succeed, worded as a cause a person can act on.
 #[derive(Debug, thiserror::Error)]
@@ -210,6 +210,7 @@ pub fn install_hint(tool: &str) -> String {
         "pdfinfo" | "pdftotext" | "pdftoppm" | "pdffonts" | "pdfimages" | "pdfdetach" => {
             Some("poppler-utils")
         }
+        "heif-convert" | "heif-enc" | "heif-info" => Some("libheif-examples"),
         _ => None,
     };
     match package {
@@ -221,7 +222,7 @@ pub fn install_hint(tool: &str) -> String {
     }
 }
 
-fn spawn_error(tool: &str, source: io::Error) -> ToolError {
+pub(crate) fn spawn_error(tool: &str, source: io::Error) -> ToolError {
     if source.kind() == io::ErrorKind::NotFound {
         ToolError::Missing {
             tool: tool.to_owned(),
@@ -236,14 +237,14 @@ fn spawn_error(tool: &str, source: io::Error) -> ToolError {
 }
 
 #[derive(Clone, Copy)]
-enum Keep {
+pub(crate) enum Keep {
     Head,
     Tail,
 }
 
 /// Reads `reader` to its end, keeping at most `limit` bytes (its head or its tail) so that a
 /// chatty child never blocks on a full pipe nor fills memory. Returns (bytes, truncated).
-async fn read_capped<R: AsyncRead + Unpin>(
+pub(crate) async fn read_capped<R: AsyncRead + Unpin>(
     mut reader: R,
     limit: usize,
     keep: Keep,

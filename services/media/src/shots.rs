@@ -1,0 +1,861 @@
+//! Shot boundaries and technical cues (black, fade-in, fade-out) from one decode of a video.
+//!
+//! The decode ([`crate::decode`]) streams small RGB frames; an [`Analyzer`] turns each into a
+//! few numbers ([`FrameStats`]: mean luma, its spread, the difference to the previous frame,
+//! and a dissolve test over a short window) keeping only the last [`DetectorConfig::gradual_window`]
+//! frames, so memory does not grow with the video beyond a few floats per frame. [`detect`],
+//! a pure function of those numbers, then finds:
+//!
+//! - **hard cuts**: the mean absolute luma difference to the previous frame is at least
+//!   [`DetectorConfig::hard_min`] *and* [`DetectorConfig::hard_ratio`] times the average
+//!   difference of the frames around it (an adaptive threshold, so fast motion raises the bar);
+//! - **gradual transitions** (dissolves): over a window of `gradual_window` frames the first and
+//!   last frames differ by at least `gradual_min`, and the frames in between are close to the
+//!   linear mix of the two ends, as a dissolve is and camera or subject motion is not;
+//! - **black** segments: frames whose mean luma is at most `black_luma` with a spread of at most
+//!   `black_spread`;
+//! - **fade-out / fade-in**: runs of at least `fade_min_frames` frames whose luma falls steadily
+//!   into (or rises steadily out of) a black segment.
+//!
+//! Timestamps assume a constant frame rate (the stream's `r_frame_rate`): frame `n` starts at
+//! `n / rate` from the start of the stream. Timecodes are SMPTE, drop-frame at 29.97 and 59.94.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), mediasift_media::shots::ShotsError> {
+//! let shots = mediasift_media::shots::detect_shots("clip.mp4").await?;
+//! for shot in &shots.shots {
+//!     println!("{} {} - {}", shot.index, shot.start_timecode, shot.end_timecode);
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::decode::{self, DecodeOptions};
+use crate::probe::{self, ProbeError};
+use crate::process::ToolError;
+
+/// A frame rate as an exact fraction (e.g. 30000/1001).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rational {
+    pub num: u32,
+    pub den: u32,
+}
+
+impl Rational {
+    /// `num/den`; `None` when either is zero.
+    pub fn new(num: u32, den: u32) -> Option<Rational> {
+        (num > 0 && den > 0).then_some(Rational { num, den })
+    }
+
+    /// Parses "30000/1001" or "25"; `None` for "0/0", zero, or garbage.
+    pub fn parse(text: &str) -> Option<Rational> {
+        let text = text.trim();
+        match text.split_once('/') {
+            Some((num, den)) => Rational::new(num.trim().parse().ok()?, den.trim().parse().ok()?),
+            None => Rational::new(text.parse().ok()?, 1),
+        }
+    }
+
+    /// Frames per second.
+    pub fn fps(self) -> f64 {
+        f64::from(self.num) / f64::from(self.den)
+    }
+
+    /// Seconds from the start of the stream to the start of `frame`.
+    pub fn seconds(self, frame: u64) -> f64 {
+        frame as f64 * f64::from(self.den) / f64::from(self.num)
+    }
+
+    /// The whole number of frames a timecode counts per second (30 for 29.97).
+    pub fn nominal_fps(self) -> u64 {
+        ((self.fps()).round() as u64).max(1)
+    }
+
+    /// True for the NTSC rates counted in drop-frame timecode: 30000/1001 and 60000/1001.
+    pub fn is_drop_frame(self) -> bool {
+        let n = self.nominal_fps();
+        (n == 30 || n == 60) && u64::from(self.num) * 1001 == n * 1000 * u64::from(self.den)
+    }
+}
+
+impl std::fmt::Display for Rational {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.num, self.den)
+    }
+}
+
+/// The SMPTE timecode of `frame` (counted from 00:00:00:00) at `rate`: drop-frame
+/// `HH:MM:SS;FF` at 29.97 and 59.94 fps (frame numbers 0 and 1, or 0–3 at 59.94, are skipped at
+/// the start of every minute except each tenth), non-drop `HH:MM:SS:FF` otherwise, counting
+/// the rate rounded to whole frames (24 at 23.976). Hours do not wrap at 24.
+pub fn timecode(frame: u64, rate: Rational) -> String {
+    let fps = rate.nominal_fps();
+    let mut number = frame;
+    let mut separator = ':';
+    if rate.is_drop_frame() {
+        let drop = fps / 15; // 2 at 29.97, 4 at 59.94
+        let per_ten_minutes = fps * 600 - drop * 9;
+        let per_minute = fps * 60 - drop;
+        let tens = frame / per_ten_minutes;
+        let rest = frame % per_ten_minutes;
+        number += drop * 9 * tens;
+        if rest > drop {
+            number += drop * ((rest - drop) / per_minute);
+        }
+        separator = ';';
+    }
+    let f = number % fps;
+    let s = number / fps;
+    format!(
+        "{:02}:{:02}:{:02}{separator}{:02}",
+        s / 3600,
+        s / 60 % 60,
+        s % 60,
+        f
+    )
+}
+
+/// The detector's thresholds. Luma values are on the 0–255 scale of full-range BT.601 luma.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DetectorConfig {
+    /// Smallest mean absolute luma difference to the previous frame that can be a hard cut.
+    pub hard_min: f32,
+    /// A hard cut's difference must be this many times the average difference of the
+    /// `hard_window` frames on each side.
+    pub hard_ratio: f32,
+    /// Frames on each side of a candidate cut that set its adaptive threshold.
+    pub hard_window: usize,
+    /// Two cuts closer than this many frames keep only the stronger (also the shortest shot).
+    pub min_shot_frames: u64,
+    /// Frames spanned by the dissolve test (first to last).
+    pub gradual_window: usize,
+    /// Smallest mean absolute difference between the window's first and last frame.
+    pub gradual_min: f32,
+    /// Largest distance of the in-between frames from the linear mix of the ends, as a
+    /// fraction of the ends' difference.
+    pub gradual_linearity: f32,
+    /// Shortest run of passing windows that makes a gradual transition.
+    pub gradual_min_run: usize,
+    /// Highest mean luma of a black frame.
+    pub black_luma: f32,
+    /// Highest standard deviation of luma of a black frame.
+    pub black_spread: f32,
+    /// Shortest black segment reported as a cue (fades may still lean on shorter ones).
+    pub black_min_frames: u64,
+    /// Shortest fade.
+    pub fade_min_frames: u64,
+    /// A fade must climb at least this much mean luma above the black it starts or ends in.
+    pub fade_min_rise: f32,
+}
+
+impl Default for DetectorConfig {
+    fn default() -> Self {
+        DetectorConfig {
+            hard_min: 20.0,
+            hard_ratio: 3.0,
+            hard_window: 8,
+            min_shot_frames: 10,
+            gradual_window: 8,
+            gradual_min: 12.0,
+            gradual_linearity: 0.25,
+            gradual_min_run: 3,
+            black_luma: 32.0,
+            black_spread: 12.0,
+            black_min_frames: 1,
+            fade_min_frames: 5,
+            fade_min_rise: 24.0,
+        }
+    }
+}
+
+/// What the detector keeps of one frame.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FrameStats {
+    /// Mean luma (0–255).
+    pub mean: f32,
+    /// Standard deviation of luma.
+    pub spread: f32,
+    /// Mean absolute luma difference to the previous frame (0 for the first frame).
+    pub diff: f32,
+    /// Mean absolute difference between this frame and the one `gradual_window` frames back
+    /// (0 until there is one).
+    pub span_diff: f32,
+    /// How far the frames in between are from the linear mix of those two, as a fraction of
+    /// `span_diff` (1 when undefined).
+    pub linearity: f32,
+}
+
+/// Turns decoded frames into [`FrameStats`], one frame at a time.
+#[derive(Debug)]
+pub struct Analyzer {
+    config: DetectorConfig,
+    /// The last `gradual_window + 1` luma frames, oldest first.
+    recent: VecDeque<Vec<u8>>,
+    stats: Vec<FrameStats>,
+}
+
+impl Analyzer {
+    pub fn new(config: DetectorConfig) -> Self {
+        Analyzer {
+            config,
+            recent: VecDeque::new(),
+            stats: Vec::new(),
+        }
+    }
+
+    /// Adds a frame of RGB24 pixels (converted to BT.601 luma).
+    pub fn push_rgb(&mut self, rgb: &[u8]) {
+        let luma = rgb
+            .chunks_exact(3)
+            .map(|p| {
+                ((77 * u32::from(p[0]) + 150 * u32::from(p[1]) + 29 * u32::from(p[2]) + 128) >> 8)
+                    as u8
+            })
+            .collect();
+        self.push_luma(luma);
+    }
+
+    /// Adds a frame of 8-bit luma. Frames of a different size from the previous one are
+    /// compared over their common length.
+    pub fn push_luma(&mut self, luma: Vec<u8>) {
+        let n = luma.len().max(1) as f32;
+        let sum: u64 = luma.iter().map(|&v| u64::from(v)).sum();
+        let mean = sum as f32 / n;
+        let variance = luma
+            .iter()
+            .map(|&v| (f32::from(v) - mean).powi(2))
+            .sum::<f32>()
+            / n;
+        let diff = self
+            .recent
+            .back()
+            .map_or(0.0, |previous| mean_abs_diff(previous, &luma));
+        let window = self.config.gradual_window.max(2);
+        let (span_diff, linearity) = if self.recent.len() >= window {
+            let first = &self.recent[self.recent.len() - window];
+            let span = mean_abs_diff(first, &luma);
+            let mut error = 0.0;
+            let mut count = 0.0;
+            for k in 1..window {
+                let t = k as f32 / window as f32;
+                let middle = &self.recent[self.recent.len() - window + k];
+                error += mix_error(first, &luma, middle, t);
+                count += 1.0;
+            }
+            let linearity = if span > 0.0 {
+                error / count / span
+            } else {
+                1.0
+            };
+            (span, linearity)
+        } else {
+            (0.0, 1.0)
+        };
+        self.stats.push(FrameStats {
+            mean,
+            spread: variance.sqrt(),
+            diff,
+            span_diff,
+            linearity,
+        });
+        self.recent.push_back(luma);
+        while self.recent.len() > window {
+            self.recent.pop_front();
+        }
+    }
+
+    /// The statistics so far.
+    pub fn stats(&self) -> &[FrameStats] {
+        &self.stats
+    }
+
+    /// Shots and cues of the frames pushed, at `rate`.
+    pub fn finish(self, rate: Rational) -> Shots {
+        detect(&self.stats, rate, &self.config)
+    }
+}
+
+fn mean_abs_diff(a: &[u8], b: &[u8]) -> f32 {
+    let n = a.len().min(b.len());
+    if n == 0 {
+        return 0.0;
+    }
+    let sum: u64 = a
+        .iter()
+        .zip(b)
+        .map(|(&x, &y)| u64::from(x.abs_diff(y)))
+        .sum();
+    sum as f32 / n as f32
+}
+
+/// Mean |middle − ((1−t)·a + t·b)|.
+fn mix_error(a: &[u8], b: &[u8], middle: &[u8], t: f32) -> f32 {
+    let n = a.len().min(b.len()).min(middle.len());
+    if n == 0 {
+        return 0.0;
+    }
+    let sum: f32 = (0..n)
+        .map(|i| {
+            let expected = (1.0 - t) * f32::from(a[i]) + t * f32::from(b[i]);
+            (f32::from(middle[i]) - expected).abs()
+        })
+        .sum();
+    sum / n as f32
+}
+
+/// Shots, cues and cuts of one video.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Shots {
+    /// Frames per second the times are computed with.
+    pub frame_rate: f64,
+    /// The same rate as a fraction ("30000/1001").
+    pub frame_rate_rational: String,
+    /// Frames decoded.
+    pub frame_count: u64,
+    pub shots: Vec<Shot>,
+    pub cues: Vec<Cue>,
+    pub cuts: Vec<Cut>,
+}
+
+/// A shot: frames `start_frame..=end_frame`. `end_seconds` and `end_timecode` are where the
+/// last frame ends (the next shot's start), as PySceneDetect reports them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Shot {
+    /// From 1.
+    pub index: usize,
+    pub start_frame: u64,
+    pub end_frame: u64,
+    pub start_seconds: f64,
+    pub end_seconds: f64,
+    pub start_timecode: String,
+    pub end_timecode: String,
+}
+
+/// What kind of technical cue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum CueKind {
+    Black,
+    FadeIn,
+    FadeOut,
+    ColourBars,
+}
+
+/// A technical cue over frames `start_frame..=end_frame` (ends as in [`Shot`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cue {
+    pub kind: CueKind,
+    pub start_frame: u64,
+    pub end_frame: u64,
+    pub start_seconds: f64,
+    pub end_seconds: f64,
+    pub start_timecode: String,
+    pub end_timecode: String,
+}
+
+/// How a shot began.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum CutKind {
+    Hard,
+    Gradual,
+}
+
+/// A shot boundary: `frame` is the first frame of the new shot (for a gradual transition,
+/// the middle of the transition).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cut {
+    pub frame: u64,
+    pub kind: CutKind,
+    /// The evidence: a hard cut's difference over its adaptive threshold; a gradual
+    /// transition's largest end-to-end difference over `gradual_min`.
+    pub score: f32,
+}
+
+/// Smallest rise of mean luma per frame that continues a fade.
+const FADE_STEP: f32 = 0.25;
+/// A dissolve extends over the windows whose end-to-end difference is at least this
+/// fraction of the largest.
+const GRADUAL_EXTENT: f32 = 0.8;
+
+/// Finds cuts, shots and cues in per-frame statistics (see the module documentation).
+pub fn detect(stats: &[FrameStats], rate: Rational, config: &DetectorConfig) -> Shots {
+    let n = stats.len();
+    let is_black = |s: &FrameStats| s.mean <= config.black_luma && s.spread <= config.black_spread;
+
+    // Black segments (any length; fades lean on them).
+    let mut blacks: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < n {
+        if is_black(&stats[i]) {
+            let start = i;
+            while i + 1 < n && is_black(&stats[i + 1]) {
+                i += 1;
+            }
+            blacks.push((start, i));
+        }
+        i += 1;
+    }
+
+    // Hard cuts against an adaptive threshold.
+    let mut candidates: Vec<Cut> = Vec::new();
+    for i in 1..n {
+        let d = stats[i].diff;
+        if d < config.hard_min {
+            continue;
+        }
+        let lo = i.saturating_sub(config.hard_window).max(1);
+        let hi = (i + config.hard_window).min(n - 1);
+        let (sum, count) = (lo..=hi)
+            .filter(|&j| j != i)
+            .fold((0.0f32, 0u32), |(s, c), j| (s + stats[j].diff, c + 1));
+        let local = if count > 0 { sum / count as f32 } else { 0.0 };
+        let threshold = (config.hard_ratio * local).max(config.hard_min);
+        if d >= threshold {
+            candidates.push(Cut {
+                frame: i as u64,
+                kind: CutKind::Hard,
+                score: d / threshold.max(f32::EPSILON),
+            });
+        }
+    }
+
+    // Fades: luma falling steadily into a black segment, or rising out of one.
+    let mut cues_raw: Vec<(CueKind, usize, usize)> = Vec::new();
+    let mut hard = vec![false; n];
+    for cut in &candidates {
+        hard[cut.frame as usize] = true;
+    }
+    let hard_at = |frame: usize| hard.get(frame).copied().unwrap_or(false);
+    // Each black segment is anchored on its darkest frames (first and last within a
+    // whisker of its minimum); ffmpeg's `fade` spans [st, st+d), so a fade-out is the ramp's
+    // top to the frame before the darkest, and a fade-in the darkest to the frame before the
+    // ramp's top.
+    let mut fades: Vec<(usize, Option<usize>, Option<usize>)> = Vec::new();
+    for &(start, end) in &blacks {
+        let darkest = (start..=end)
+            .map(|i| stats[i].mean)
+            .fold(f32::INFINITY, f32::min);
+        let first_dark = (start..=end)
+            .find(|&i| stats[i].mean <= darkest + 1.0)
+            .unwrap_or(start);
+        let last_dark = (start..=end)
+            .rev()
+            .find(|&i| stats[i].mean <= darkest + 1.0)
+            .unwrap_or(end);
+        let mut fade_in_start = None;
+        let mut fade_out_end = None;
+        // Fade-out: walk back from the darkest frame while luma keeps rising.
+        let mut j = first_dark;
+        while j > 0 && stats[j - 1].mean > stats[j].mean + FADE_STEP && !hard_at(j) {
+            j -= 1;
+        }
+        if (first_dark - j) as u64 >= config.fade_min_frames
+            && stats[j].mean - darkest >= config.fade_min_rise
+        {
+            cues_raw.push((CueKind::FadeOut, j, first_dark - 1));
+            fade_out_end = Some(first_dark - 1);
+        }
+        // Fade-in: walk forward from the darkest frame while luma keeps rising.
+        let mut k = last_dark;
+        while k + 1 < n && stats[k + 1].mean > stats[k].mean + FADE_STEP && !hard_at(k + 1) {
+            k += 1;
+        }
+        if (k - last_dark) as u64 >= config.fade_min_frames
+            && stats[k].mean - darkest >= config.fade_min_rise
+        {
+            cues_raw.push((CueKind::FadeIn, last_dark, k - 1));
+            fade_in_start = Some(last_dark);
+        }
+        if (end - start + 1) as u64 >= config.black_min_frames {
+            cues_raw.push((CueKind::Black, start, end));
+        }
+        if fade_in_start.is_some() || fade_out_end.is_some() {
+            fades.push((end, fade_out_end, fade_in_start));
+        }
+    }
+    let in_fade_or_black = |frame: usize| {
+        cues_raw
+            .iter()
+            .any(|&(_, s, e)| frame + 1 >= s && frame <= e + 1)
+    };
+
+    // Gradual transitions: runs of windows that pass the dissolve test.
+    let window = config.gradual_window.max(2);
+    let passes = |s: &FrameStats| {
+        s.span_diff >= config.gradual_min && s.linearity <= config.gradual_linearity
+    };
+    let mut i = 0;
+    while i < n {
+        if passes(&stats[i]) {
+            let first = i;
+            let mut best = stats[i].span_diff;
+            while i + 1 < n && passes(&stats[i + 1]) {
+                i += 1;
+                best = best.max(stats[i].span_diff);
+            }
+            let last = i;
+            // The linearity test passes only where the sources hold still enough; the
+            // transition's extent is where the end-to-end difference stays near its peak.
+            let floor = GRADUAL_EXTENT * best;
+            let mut from = first;
+            while from > 0 && stats[from - 1].span_diff >= floor && !hard_at(from - 1) {
+                from -= 1;
+            }
+            let mut to = last;
+            while to + 1 < n && stats[to + 1].span_diff >= floor && !hard_at(to + 1) {
+                to += 1;
+            }
+            // Windows ending in from..=to cover frames from-window..=to.
+            let start = from.saturating_sub(window);
+            let middle = (start + to).div_ceil(2);
+            let touches_fade = (start..=to).any(in_fade_or_black);
+            let has_hard = candidates
+                .iter()
+                .any(|c| (start as u64..=to as u64).contains(&c.frame));
+            if last + 1 - first >= config.gradual_min_run && !touches_fade && !has_hard {
+                candidates.push(Cut {
+                    frame: middle as u64,
+                    kind: CutKind::Gradual,
+                    score: best / config.gradual_min.max(f32::EPSILON),
+                });
+            }
+        }
+        i += 1;
+    }
+
+    // A fade out to black and/or in from black is a transition too: the new shot starts with
+    // the fade-in (or after the black), unless a cut already falls within it.
+    for &(black_end, fade_out_end, fade_in_start) in &fades {
+        let frame = fade_in_start.unwrap_or(black_end + 1);
+        if frame >= n {
+            continue;
+        }
+        let lo = cues_raw
+            .iter()
+            .filter(|c| c.0 == CueKind::FadeOut && Some(c.2) == fade_out_end)
+            .map(|c| c.1)
+            .next()
+            .unwrap_or(frame);
+        let hi = cues_raw
+            .iter()
+            .filter(|c| c.0 == CueKind::FadeIn && Some(c.1) == fade_in_start)
+            .map(|c| c.2 + 1)
+            .next()
+            .unwrap_or(black_end + 1);
+        let covered = candidates
+            .iter()
+            .any(|c| (lo as u64..=hi as u64).contains(&c.frame));
+        if !covered {
+            candidates.push(Cut {
+                frame: frame as u64,
+                kind: CutKind::Gradual,
+                score: 1.0,
+            });
+        }
+    }
+
+    // Keep the strongest of cuts closer than min_shot_frames (and none at frame 0).
+    candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let mut cuts: Vec<Cut> = Vec::new();
+    for candidate in candidates {
+        if candidate.frame == 0 {
+            continue;
+        }
+        let near = cuts
+            .iter()
+            .any(|c| c.frame.abs_diff(candidate.frame) < config.min_shot_frames);
+        if !near {
+            cuts.push(candidate);
+        }
+    }
+    cuts.sort_by_key(|c| c.frame);
+
+    let frame_count = n as u64;
+    let mut shots = Vec::new();
+    if frame_count > 0 {
+        let mut starts: Vec<u64> = vec![0];
+        starts.extend(cuts.iter().map(|c| c.frame));
+        for (index, &start) in starts.iter().enumerate() {
+            let end = starts
+                .get(index + 1)
+                .map_or(frame_count - 1, |&next| next - 1);
+            let span = Span::new(start, end, rate);
+            shots.push(Shot {
+                index: index + 1,
+                start_frame: start,
+                end_frame: end,
+                start_seconds: span.start_seconds,
+                end_seconds: span.end_seconds,
+                start_timecode: span.start_timecode,
+                end_timecode: span.end_timecode,
+            });
+        }
+    }
+
+    let mut cues: Vec<Cue> = cues_raw
+        .into_iter()
+        .map(|(kind, start, end)| {
+            let span = Span::new(start as u64, end as u64, rate);
+            Cue {
+                kind,
+                start_frame: start as u64,
+                end_frame: end as u64,
+                start_seconds: span.start_seconds,
+                end_seconds: span.end_seconds,
+                start_timecode: span.start_timecode,
+                end_timecode: span.end_timecode,
+            }
+        })
+        .collect();
+    cues.sort_by_key(|c| (c.start_frame, c.end_frame));
+
+    Shots {
+        frame_rate: rate.fps(),
+        frame_rate_rational: rate.to_string(),
+        frame_count,
+        shots,
+        cues,
+        cuts,
+    }
+}
+
+struct Span {
+    start_seconds: f64,
+    end_seconds: f64,
+    start_timecode: String,
+    end_timecode: String,
+}
+
+impl Span {
+    fn new(start: u64, end: u64, rate: Rational) -> Span {
+        Span {
+            start_seconds: rate.seconds(start),
+            end_seconds: rate.seconds(end + 1),
+            start_timecode: timecode(start, rate),
+            end_timecode: timecode(end + 1, rate),
+        }
+    }
+}
+
+/// Why shots could not be detected.
+#[derive(Debug, thiserror::Error)]
+pub enum ShotsError {
+    /// The file could not be probed (missing, not media, ffprobe missing...).
+    #[error(transparent)]
+    Probe(#[from] ProbeError),
+    #[error("{} has no video stream: shots need a video (is it an audio file or a still?)", path.display())]
+    NoVideo { path: PathBuf },
+    #[error(
+        "{} has no usable frame rate (r_frame_rate {rate:?}); re-mux it with a frame rate, e.g. \
+         ffmpeg -i IN -c copy -r 25 OUT",
+        path.display()
+    )]
+    NoFrameRate { path: PathBuf, rate: Option<String> },
+    /// ffmpeg could not decode it, timed out, or is missing.
+    #[error("cannot decode {}: {source}", path.display())]
+    Decode {
+        path: PathBuf,
+        #[source]
+        source: ToolError,
+    },
+}
+
+/// How to detect shots.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ShotsOptions {
+    pub decode: DecodeOptions,
+    pub detector: DetectorConfig,
+}
+
+/// Detects shots and cues in `path` with the default options.
+pub async fn detect_shots(path: impl AsRef<Path>) -> Result<Shots, ShotsError> {
+    detect_shots_with(path, &ShotsOptions::default()).await
+}
+
+/// Probes `path` for its frame rate, decodes it once and detects shots and cues.
+pub async fn detect_shots_with(
+    path: impl AsRef<Path>,
+    options: &ShotsOptions,
+) -> Result<Shots, ShotsError> {
+    let path = path.as_ref();
+    let probe = probe::probe_with(
+        path,
+        probe::ProbeOptions {
+            mediainfo: false,
+            ..probe::ProbeOptions::default()
+        },
+    )
+    .await?;
+    let video = probe.summary.video().ok_or_else(|| ShotsError::NoVideo {
+        path: path.to_path_buf(),
+    })?;
+    let raw_rate = video.r_frame_rate.as_ref().map(|r| r.rational.clone());
+    let rate = raw_rate
+        .as_deref()
+        .and_then(Rational::parse)
+        .ok_or_else(|| ShotsError::NoFrameRate {
+            path: path.to_path_buf(),
+            rate: raw_rate.clone(),
+        })?;
+    let mut analyzer = Analyzer::new(options.detector);
+    let summary =
+        decode::decode_frames(path, &options.decode, |frame| analyzer.push_rgb(frame.rgb))
+            .await
+            .map_err(|source| ShotsError::Decode {
+                path: path.to_path_buf(),
+                source,
+            })?;
+    tracing::debug!(
+        frames = summary.frames,
+        elapsed = ?summary.elapsed,
+        "decoded for shot detection"
+    );
+    Ok(analyzer.finish(rate))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NTSC: Rational = Rational {
+        num: 30000,
+        den: 1001,
+    };
+
+    #[test]
+    fn drop_frame_timecodes() {
+        assert_eq!(timecode(0, NTSC), "00:00:00;00");
+        assert_eq!(timecode(1799, NTSC), "00:00:59;29");
+        assert_eq!(timecode(1800, NTSC), "00:01:00;02");
+        assert_eq!(timecode(3597, NTSC), "00:01:59;29");
+        assert_eq!(timecode(3598, NTSC), "00:02:00;02");
+        assert_eq!(timecode(17981, NTSC), "00:09:59;29");
+        assert_eq!(timecode(17982, NTSC), "00:10:00;00");
+        assert_eq!(timecode(107892, NTSC), "01:00:00;00");
+        let ntsc60 = Rational::parse("60000/1001").unwrap();
+        assert_eq!(timecode(3600, ntsc60), "00:01:00;04");
+        assert_eq!(timecode(35964, ntsc60), "00:10:00;00");
+    }
+
+    #[test]
+    fn non_drop_timecodes() {
+        let pal = Rational::parse("25/1").unwrap();
+        assert_eq!(timecode(0, pal), "00:00:00:00");
+        assert_eq!(timecode(24, pal), "00:00:00:24");
+        assert_eq!(timecode(90_000, pal), "01:00:00:00");
+        let film = Rational::parse("24000/1001").unwrap();
+        assert!(!film.is_drop_frame());
+        assert_eq!(timecode(1440, film), "00:01:00:00");
+        assert_eq!(
+            timecode(1800, Rational::parse("30").unwrap()),
+            "00:01:00:00"
+        );
+    }
+
+    #[test]
+    fn rates_parse_or_refuse() {
+        assert_eq!(Rational::parse("30000/1001"), Rational::new(30000, 1001));
+        assert!(NTSC.is_drop_frame());
+        assert_eq!(Rational::parse("0/0"), None);
+        assert_eq!(Rational::parse("x"), None);
+        assert_eq!(Rational::parse("25/0"), None);
+    }
+
+    /// A 16x9 frame of flat `level` with a diagonal `pattern` texture.
+    fn frame(level: u8, pattern: u8) -> Vec<u8> {
+        (0..144)
+            .map(|i| level.saturating_add(((i * 7 + usize::from(pattern) * 13) % 40) as u8))
+            .collect()
+    }
+
+    fn analyse(frames: impl IntoIterator<Item = Vec<u8>>) -> Shots {
+        let mut analyzer = Analyzer::new(DetectorConfig::default());
+        for f in frames {
+            analyzer.push_luma(f);
+        }
+        analyzer.finish(Rational::new(25, 1).unwrap())
+    }
+
+    #[test]
+    fn a_hard_cut_splits_two_shots() {
+        let frames = (0..60).map(|i| if i < 30 { frame(60, 1) } else { frame(180, 2) });
+        let shots = analyse(frames);
+        assert_eq!(shots.cuts.len(), 1, "{:?}", shots.cuts);
+        assert_eq!(shots.cuts[0].frame, 30);
+        assert_eq!(shots.cuts[0].kind, CutKind::Hard);
+        assert_eq!(shots.shots.len(), 2);
+        assert_eq!(shots.shots[1].start_frame, 30);
+        assert_eq!(shots.shots[0].end_frame, 29);
+        assert_eq!(shots.shots[0].end_timecode, "00:00:01:05");
+        assert!(shots.cues.is_empty(), "{:?}", shots.cues);
+    }
+
+    #[test]
+    fn a_dissolve_is_a_gradual_cut_in_its_middle() {
+        let (a, b) = (frame(40, 1), frame(200, 5));
+        let frames = (0..80).map(|i| {
+            let t = ((i as f32 - 30.0) / 20.0).clamp(0.0, 1.0);
+            a.iter()
+                .zip(&b)
+                .map(|(&x, &y)| ((1.0 - t) * f32::from(x) + t * f32::from(y)).round() as u8)
+                .collect()
+        });
+        let shots = analyse(frames);
+        assert_eq!(shots.cuts.len(), 1, "{:?}", shots.cuts);
+        assert_eq!(shots.cuts[0].kind, CutKind::Gradual);
+        assert!(shots.cuts[0].frame.abs_diff(40) <= 3, "{:?}", shots.cuts);
+    }
+
+    #[test]
+    fn black_and_fades_are_cues() {
+        let a = frame(150, 1);
+        let frames = (0..100).map(|i| match i {
+            0..30 => a.clone(),
+            30..40 => a
+                .iter()
+                .map(|&v| (f32::from(v) * (40 - i) as f32 / 10.0) as u8)
+                .collect(),
+            40..50 => vec![0; 144],
+            50..60 => a
+                .iter()
+                .map(|&v| (f32::from(v) * (i - 49) as f32 / 10.0) as u8)
+                .collect(),
+            _ => a.clone(),
+        });
+        let shots = analyse(frames);
+        let kinds: Vec<_> = shots
+            .cues
+            .iter()
+            .map(|c| (c.kind, c.start_frame, c.end_frame))
+            .collect();
+        let fade_out = kinds.iter().find(|c| c.0 == CueKind::FadeOut).unwrap();
+        let fade_in = kinds.iter().find(|c| c.0 == CueKind::FadeIn).unwrap();
+        let black = kinds.iter().find(|c| c.0 == CueKind::Black).unwrap();
+        assert_eq!((fade_out.1, fade_out.2), (30, 39), "{kinds:?}");
+        assert!(
+            black.1 >= 36 && black.1 <= 40 && black.2 >= 49 && black.2 <= 52,
+            "{kinds:?}"
+        );
+        assert_eq!((fade_in.1, fade_in.2), (49, 58), "{kinds:?}");
+        let cuts: Vec<_> = shots.cuts.iter().map(|c| (c.frame, c.kind)).collect();
+        assert_eq!(cuts, [(49, CutKind::Gradual)]);
+    }
+
+    #[test]
+    fn nothing_in_nothing_out() {
+        let shots = analyse(Vec::<Vec<u8>>::new());
+        assert_eq!(shots.frame_count, 0);
+        assert!(shots.shots.is_empty() && shots.cuts.is_empty() && shots.cues.is_empty());
+        let one = analyse([frame(10, 0)]);
+        assert_eq!(one.shots.len(), 1);
+    }
+}
