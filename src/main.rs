@@ -96,6 +96,27 @@ enum Command {
         #[command(flatten)]
         data: DataDir,
     },
+    /// Dynamic frame analysis of one video, without the bus: 1-fps captures, their pHash and
+    /// sharpness, their groups, and which captures would go to vision (the others reuse them).
+    Frames {
+        /// The video file.
+        file: PathBuf,
+        /// Captures per second.
+        #[arg(long, default_value_t = 1.0)]
+        rate: f64,
+        /// One JSON object, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Shot boundaries (hard cuts, dissolves, fades) and technical cues (black, fade-in,
+    /// fade-out) of one video, without the bus, from one decode at full frame rate.
+    Shots {
+        /// The video file.
+        file: PathBuf,
+        /// One JSON object, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
     /// The event catalog: every event, who produces it, and which services' rules receive it.
     Catalog {
         /// One JSON object per event, for scripts.
@@ -181,6 +202,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             service,
             data,
         } => commands::replay::replay(&data, asset, since, service).await,
+        Command::Frames { file, rate, json } => commands::frames::frames(&file, rate, json).await,
+        Command::Shots { file, json } => commands::shots::shots(&file, json).await,
         Command::Catalog { json } => commands::contracts::catalog(json),
         Command::Contracts { action } => match action {
             ContractsAction::Export { root } => commands::contracts::export(&root),

