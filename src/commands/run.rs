@@ -1,7 +1,7 @@
 //! `mediasift run PATH… [--json]`: put files into the local ingest bucket, drive the bus until
 //! every asset has finished or failed, then summarise.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use mediasift::outcome::{AssetState, AssetView, summarize};
+use mediasift_kit::local::bus::DeliveryStatus;
 use mediasift_kit::ports::{Body, ObjectMeta, ObjectStore, PutOptions};
 use mediasift_schemas::{RawEvent, form_url_encode};
 use serde_json::json;
@@ -88,7 +89,7 @@ pub async fn run(data: &DataDir, paths: &[PathBuf], json: bool) -> anyhow::Resul
     let mut all_completed = true;
     for input in &inputs {
         let outcome = outcome_of(input, &events, &views, &runtime);
-        all_completed &= finished_as_far_as_this_build_goes(&outcome, &events, &runtime);
+        all_completed &= finished_as_far_as_this_build_goes(&outcome, &events, &runtime).await?;
         let outputs = outcome
             .asset_id
             .as_ref()
@@ -231,20 +232,42 @@ fn outcome_of(
 }
 
 /// Whether the asset got as far as this build can take it: completed, skipped on purpose, or
-/// ingested with no service of this build subscribed to what ingest announced.
-fn finished_as_far_as_this_build_goes(
+/// ingested with every event of its chain handled by each service of this build it targets
+/// (services of the plan that this build lacks cannot finish it, and are not waited for).
+async fn finished_as_far_as_this_build_goes(
     outcome: &AssetView,
     events: &[RawEvent],
     runtime: &LocalRuntime,
-) -> bool {
+) -> anyhow::Result<bool> {
     match &outcome.state {
-        AssetState::Completed | AssetState::Skipped { .. } => true,
-        AssetState::Ingested { .. } => events
-            .iter()
-            .filter(|e| e.correlation_id() == outcome.correlation_id)
-            .filter(|e| e.detail_type.ends_with(" Ingested"))
-            .all(|e| runtime.bus.targets(e).is_ok_and(|t| t.is_empty())),
-        _ => false,
+        AssetState::Completed | AssetState::Skipped { .. } => Ok(true),
+        AssetState::Ingested { .. } => {
+            let Some(asset_id) = outcome.asset_id.as_deref() else {
+                return Ok(false);
+            };
+            let handled: BTreeSet<(String, String)> = runtime
+                .bus
+                .deliveries_for_asset(asset_id)
+                .await?
+                .into_iter()
+                .filter(|d| d.status == DeliveryStatus::Done)
+                .map(|d| (d.event_id, d.service))
+                .collect();
+            // Events before the asset had an id (`Object Created`) were handled: ingest
+            // announced the asset.
+            Ok(events
+                .iter()
+                .filter(|e| e.correlation_id() == outcome.correlation_id)
+                .filter(|e| e.detail.get("assetId").is_some())
+                .all(|e| {
+                    runtime.bus.targets(e).is_ok_and(|targets| {
+                        targets
+                            .into_iter()
+                            .all(|service| handled.contains(&(e.id.clone(), service)))
+                    })
+                }))
+        }
+        _ => Ok(false),
     }
 }
 
@@ -318,6 +341,17 @@ fn describe_event(event: &RawEvent) -> String {
     }
     if technical["encrypted"] == true {
         facts.push("encrypted".into());
+    }
+    let summary = &detail["summary"];
+    if let (Some(shots), Some(captured), Some(analysed)) = (
+        summary["shots"].as_u64(),
+        summary["framesCaptured"].as_u64(),
+        summary["framesAnalysed"].as_u64(),
+    ) {
+        facts.push(format!(
+            "{shots} shot(s), {} cue(s), {analysed} of {captured} frame(s) analysed",
+            summary["technicalCues"].as_u64().unwrap_or(0)
+        ));
     }
     if let Some(cause) = detail["cause"].as_str() {
         facts.push(cause.to_owned());

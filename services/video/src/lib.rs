@@ -1,8 +1,10 @@
 //! The video service: dynamic frame analysis, shots and technical cues, vision on selected
 //! frames.
-//!
-//! Its handler arrives with the video analysis issue; for now the crate declares what it
-//! subscribes to.
+
+pub mod handler;
+pub mod vision;
+
+pub use handler::{Video, VideoConfig};
 
 use mediasift_kit::{Rule, Subscriptions};
 use mediasift_schemas::{EventDetail, VideoIngested, sources};
