@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use mediasift_kit::handler::{caused_by, derived_event_id};
+use mediasift_kit::handler::{caused_by, decode, derived_event_id};
 use mediasift_kit::ports::{
     Body, Condition, ObjectMeta, PutOptions, Retryable, StateError, StoreError, Update,
 };
@@ -198,14 +198,7 @@ impl Ingest {
         event: &RawEvent,
         ports: &Ports,
     ) -> Result<Vec<RawEvent>, HandlerError> {
-        let created: Envelope<ObjectCreated> = event.decode().map_err(|e| {
-            permanent(
-                "MalformedEvent",
-                format!("the Object Created event {} cannot be read: {e}", event.id),
-                "Check what publishes Object Created events to the bus; S3 EventBridge \
-                 notifications have this shape.",
-            )
-        })?;
+        let created: Envelope<ObjectCreated> = decode(event)?;
         let object = &created.detail.object;
         let bucket = &created.detail.bucket.name;
         let Some(key) = object.decoded_key() else {
@@ -270,17 +263,7 @@ impl Ingest {
         event: &RawEvent,
         ports: &Ports,
     ) -> Result<Vec<RawEvent>, HandlerError> {
-        let continued: Envelope<IngestHashingContinued> = event.decode().map_err(|e| {
-            permanent(
-                "MalformedEvent",
-                format!(
-                    "the Ingest Hashing Continued event {} cannot be read: {e}",
-                    event.id
-                ),
-                "Only mediasift's ingest publishes this event; check for another publisher \
-                 using source mediasift.ingest.",
-            )
-        })?;
+        let continued: Envelope<IngestHashingContinued> = decode(event)?;
         let detail = continued.detail;
         let (bucket, key) = (&detail.source.bucket, &detail.source.key);
         let meta = match ports.objects.head(bucket, key).await {
@@ -827,16 +810,7 @@ impl Ingest {
         event: &RawEvent,
         ports: &Ports,
     ) -> Result<Vec<RawEvent>, HandlerError> {
-        let change: Envelope<MediaConvertJobStateChange> = event.decode().map_err(|e| {
-            permanent(
-                "MalformedEvent",
-                format!(
-                    "the MediaConvert Job State Change event {} cannot be read: {e}",
-                    event.id
-                ),
-                "Check the rule that routes MediaConvert events to ingest.",
-            )
-        })?;
+        let change: Envelope<MediaConvertJobStateChange> = decode(event)?;
         let change = change.detail;
         // Only a job's end finishes the asset; progress reports that a broader rule lets
         // through are not failures.

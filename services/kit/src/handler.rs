@@ -148,6 +148,21 @@ pub fn failure_event(
     event.to_raw().expect("Processing Failed serialises")
 }
 
+/// `event`'s detail as `D`, or the permanent `MalformedEvent` failure that names the event.
+pub fn decode<D: EventDetail>(event: &RawEvent) -> Result<Envelope<D>, HandlerError> {
+    event.decode().map_err(|e| {
+        HandlerError::permanent(Failure::new(
+            "MalformedEvent",
+            format!(
+                "the {} event {} from {} cannot be read: {e}",
+                event.detail_type, event.id, event.source
+            ),
+            "Check what publishes this event: its detail does not match the catalog's schema \
+             (contracts/schemas/).",
+        ))
+    })
+}
+
 /// Metadata for an event caused by `cause`, produced by `service`.
 pub fn caused_by(cause: &RawEvent, service: &str, producer_version: &str) -> EventMetadata {
     EventMetadata {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use mediasift_kit::handler::{caused_by, derived_event_id};
+use mediasift_kit::handler::{caused_by, decode, derived_event_id};
 use mediasift_kit::ports::{Body, PutOptions, Retryable, StoreError};
 use mediasift_kit::{Failure, Handler, HandlerError, Ports, Subscriptions};
 use mediasift_media::phash::{Luma, laplacian_variance, phash};
@@ -217,14 +217,7 @@ impl Video {
         event: &RawEvent,
         ports: &Ports,
     ) -> Result<Vec<RawEvent>, HandlerError> {
-        let ingested: Envelope<VideoIngested> = event.decode().map_err(|e| {
-            HandlerError::permanent(Failure::new(
-                "MalformedEvent",
-                format!("the Video Ingested event {} cannot be read: {e}", event.id),
-                "Only mediasift's ingest publishes this event; check for another publisher \
-                 using source mediasift.ingest.",
-            ))
-        })?;
+        let ingested: Envelope<VideoIngested> = decode(event)?;
         let detail = ingested.detail;
         let asset = Asset {
             cause: event,
