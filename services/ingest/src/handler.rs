@@ -2,7 +2,7 @@
 //! content → technical metadata → plan → proxies → `… Ingested`.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -25,7 +25,6 @@ use mediasift_schemas::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
 use crate::config::IngestConfig;
@@ -1047,23 +1046,17 @@ fn safe_extension(key: &str) -> String {
     }
 }
 
-async fn download(asset: &Asset<'_>, to: &PathBuf) -> Result<(), HandlerError> {
-    let mut reader = asset
+async fn download(asset: &Asset<'_>, to: &Path) -> Result<(), HandlerError> {
+    let copied = asset
         .ports
         .objects
-        .get(&asset.meta.bucket, &asset.meta.key, None)
+        .download(&asset.meta.bucket, &asset.meta.key, to)
         .await
-        .map_err(store_error)?;
-    let io = |e: std::io::Error| {
-        HandlerError::retryable(format!(
-            "copying {} to {} failed: {e}",
-            asset.source.uri,
-            to.display()
-        ))
-    };
-    let mut file = tokio::fs::File::create(to).await.map_err(io)?;
-    let copied = tokio::io::copy(&mut reader, &mut file).await.map_err(io)?;
-    file.flush().await.map_err(io)?;
+        .map_err(|e| match e {
+            // A full disk or a vanished scratch folder may be gone on the next attempt.
+            StoreError::Io { .. } => HandlerError::retryable(e.to_string()),
+            e => store_error(e),
+        })?;
     if copied != asset.meta.size {
         return Err(HandlerError::retryable(format!(
             "read {copied} of {} bytes of {}",

@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use mediasift_kit::handler::{caused_by, decode, derived_event_id};
-use mediasift_kit::ports::{Body, PutOptions, Retryable, StoreError};
+use mediasift_kit::ports::{Body, PutOptions, Retryable, StoreError, split_s3_uri};
 use mediasift_kit::{Failure, Handler, HandlerError, Ports, Subscriptions};
 use mediasift_media::phash::{Luma, laplacian_variance, phash};
 use mediasift_media::process::ToolError;
@@ -21,7 +21,6 @@ use mediasift_schemas::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
 use crate::SERVICE;
@@ -204,13 +203,6 @@ impl Asset<'_> {
     }
 }
 
-/// `s3://bucket/key` → (bucket, key).
-fn split_uri(uri: &str) -> Option<(&str, &str)> {
-    let rest = uri.strip_prefix("s3://")?;
-    let (bucket, key) = rest.split_once('/')?;
-    (!bucket.is_empty() && !key.is_empty()).then_some((bucket, key))
-}
-
 impl Video {
     async fn video_ingested(
         &self,
@@ -321,7 +313,7 @@ impl Video {
         manifest_uri: &str,
         scratch: &Path,
     ) -> Result<(Vec<Capture>, BTreeMap<u32, PathBuf>), HandlerError> {
-        let (bucket, key) = split_uri(manifest_uri).ok_or_else(|| {
+        let (bucket, key) = split_s3_uri(manifest_uri).ok_or_else(|| {
             asset.fail(
                 "MalformedEvent",
                 format!("outputs.frameCaptures {manifest_uri:?} is not an s3:// URI"),
@@ -449,25 +441,22 @@ fn to_value<T: Serialize>(value: &T) -> Value {
 
 /// Streams `uri` to `to`.
 async fn download(asset: &Asset<'_>, uri: &str, to: &Path) -> Result<(), HandlerError> {
-    let (bucket, key) = split_uri(uri).ok_or_else(|| {
+    let (bucket, key) = split_s3_uri(uri).ok_or_else(|| {
         asset.fail(
             "MalformedEvent",
             format!("outputs.proxy {uri:?} is not an s3:// URI"),
             "Only mediasift's ingest publishes this event; check for another publisher.",
         )
     })?;
-    let mut reader = asset
+    asset
         .ports
         .objects
-        .get(bucket, key, None)
+        .download(bucket, key, to)
         .await
-        .map_err(|e| asset.store_error(e))?;
-    let io = |e: std::io::Error| {
-        HandlerError::retryable(format!("copying {uri} to {} failed: {e}", to.display()))
-    };
-    let mut file = tokio::fs::File::create(to).await.map_err(io)?;
-    tokio::io::copy(&mut reader, &mut file).await.map_err(io)?;
-    file.flush().await.map_err(io)?;
+        .map_err(|e| match e {
+            StoreError::Io { .. } => HandlerError::retryable(e.to_string()),
+            e => asset.store_error(e),
+        })?;
     Ok(())
 }
 
@@ -489,8 +478,8 @@ mod tests {
 
     #[test]
     fn uris_split_into_bucket_and_key() {
-        assert_eq!(split_uri("s3://d/a/b.mp4"), Some(("d", "a/b.mp4")));
-        assert_eq!(split_uri("s3://d/"), None);
-        assert_eq!(split_uri("file:///x"), None);
+        assert_eq!(split_s3_uri("s3://d/a/b.mp4"), Some(("d", "a/b.mp4")));
+        assert_eq!(split_s3_uri("s3://d/"), None);
+        assert_eq!(split_s3_uri("file:///x"), None);
     }
 }

@@ -337,11 +337,7 @@ pub fn job_settings(spec: &ProxySpec, source_uri: &str) -> Result<JobSettings, T
 
 /// Rejects what MediaConvert would reject, or would name differently than planned.
 fn check_spec(spec: &ProxySpec, source_uri: &str) -> Result<(), TranscodeError> {
-    let source_ok = source_uri
-        .strip_prefix("s3://")
-        .and_then(|rest| rest.split_once('/'))
-        .is_some_and(|(bucket, key)| !bucket.is_empty() && !key.is_empty());
-    if !source_ok {
+    if mediasift_kit::ports::split_s3_uri(source_uri).is_none() {
         return Err(TranscodeError::Setup(format!(
             "MediaConvert reads sources from S3, but the source is {source_uri:?}, not \
              s3://bucket/key"

@@ -9,7 +9,9 @@ mod state;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use events::{EventPublisher, PublishError};
-pub use objects::{Body, ByteStream, ObjectMeta, ObjectStore, PutOptions, StoreError};
+pub use objects::{
+    Body, ByteStream, ObjectMeta, ObjectStore, PutOptions, StoreError, split_s3_uri,
+};
 pub use state::{Condition, Item, StateError, StateStore, Update, UpdateConflict};
 
 /// Whether an error may go away if the same call is made again later.

@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -90,6 +90,27 @@ pub trait ObjectStore: Send + Sync {
         key: &str,
         expires: Duration,
     ) -> Result<String, StoreError>;
+
+    /// Streams the whole object into the local file `to` (created or truncated), for tools
+    /// that read files; returns the bytes written.
+    async fn download(&self, bucket: &str, key: &str, to: &Path) -> Result<u64, StoreError> {
+        use tokio::io::AsyncWriteExt;
+        let mut reader = self.get(bucket, key, None).await?;
+        let io = |source| StoreError::Io {
+            context: format!("copying s3://{bucket}/{key} to {}", to.display()),
+            source,
+        };
+        let mut file = tokio::fs::File::create(to).await.map_err(io)?;
+        let copied = tokio::io::copy(&mut reader, &mut file).await.map_err(io)?;
+        file.flush().await.map_err(io)?;
+        Ok(copied)
+    }
+}
+
+/// `s3://bucket/key` as (bucket, key); `None` for anything else (no bucket, no key).
+pub fn split_s3_uri(uri: &str) -> Option<(&str, &str)> {
+    let (bucket, key) = uri.strip_prefix("s3://")?.split_once('/')?;
+    (!bucket.is_empty() && !key.is_empty()).then_some((bucket, key))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -124,5 +145,27 @@ pub enum StoreError {
 impl Retryable for StoreError {
     fn is_retryable(&self) -> bool {
         matches!(self, Self::Unavailable(_))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_s3_uri;
+
+    #[test]
+    fn s3_uris_split_into_bucket_and_key() {
+        assert_eq!(
+            split_s3_uri("s3://derived/a b/c.mp4"),
+            Some(("derived", "a b/c.mp4"))
+        );
+        for bad in [
+            "s3://derived/",
+            "s3:///key",
+            "s3://derived",
+            "file:///x",
+            "derived/x",
+        ] {
+            assert_eq!(split_s3_uri(bad), None, "{bad}");
+        }
     }
 }
