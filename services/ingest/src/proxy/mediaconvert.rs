@@ -32,7 +32,7 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use aws_sdk_mediaconvert::Client;
-use aws_sdk_mediaconvert::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_mediaconvert::error::SdkError;
 use aws_sdk_mediaconvert::operation::create_job::CreateJobError;
 use aws_sdk_mediaconvert::types::{
     AacCodecProfile, AacCodingMode, AacRateControlMode, AacSettings, AudioCodec,
@@ -46,6 +46,7 @@ use aws_sdk_mediaconvert::types::{
 };
 use bytes::Bytes;
 use mediasift_kit::Ports;
+use mediasift_kit::aws::Fault;
 use mediasift_kit::ports::{Body, PutOptions, Retryable, StoreError};
 use mediasift_schemas::MediaConvertJobStateChange;
 
@@ -134,55 +135,46 @@ impl MediaConvertTranscoder {
     }
 
     fn create_job_error(&self, err: &SdkError<CreateJobError>) -> TranscodeError {
-        let detail = describe(err);
+        // The kit's classifier: the same notion of transient as every AWS adapter, and a
+        // message with the service's code, the HTTP status and the error's sources.
+        let fault = Fault::of("CreateJob", err);
+        let detail = &fault.message;
         let target = self.target();
         let unavailable = || {
             TranscodeError::Unavailable(format!(
                 "MediaConvert CreateJob is throttled or unavailable ({target}): {detail}"
             ))
         };
-        match err {
-            SdkError::ServiceError(service) => {
-                let status = service.raw().status().as_u16();
-                match service.err() {
-                    CreateJobError::TooManyRequestsException(_)
-                    | CreateJobError::InternalServerErrorException(_)
-                    | CreateJobError::ConflictException(_)
-                    | CreateJobError::ServiceQuotaExceededException(_) => unavailable(),
-                    CreateJobError::ForbiddenException(_) => TranscodeError::Setup(format!(
-                        "MediaConvert refused CreateJob ({target}): {detail}. Allow the ingest \
-                         function mediaconvert:CreateJob and iam:PassRole on {}, and let \
-                         mediaconvert.amazonaws.com assume that role.",
-                        self.role_arn
-                    )),
-                    CreateJobError::NotFoundException(_) => TranscodeError::Setup(format!(
-                        "MediaConvert found no such resource for CreateJob ({target}): {detail}. \
-                         Check the queue exists in this account and region."
-                    )),
-                    CreateJobError::BadRequestException(_) => TranscodeError::Setup(format!(
-                        "MediaConvert rejected the proxy job ({target}): {detail}. Check the role \
-                         ARN and the queue exist in this account and region; if they do, the job \
-                         settings are invalid (a mediasift bug: report it with this message)."
-                    )),
-                    other => {
-                        let transient = other.code().is_some_and(is_transient_code);
-                        if transient || status == 429 || status >= 500 {
-                            unavailable()
-                        } else {
-                            TranscodeError::Setup(format!(
-                                "MediaConvert CreateJob failed ({target}): {detail}"
-                            ))
-                        }
-                    }
-                }
-            }
-            // No connection, a dropped one, no answer in time, or an answer the SDK could not
-            // read (a proxy's error page): all worth retrying.
-            SdkError::DispatchFailure(_)
-            | SdkError::TimeoutError(_)
-            | SdkError::ResponseError(_) => unavailable(),
+        match err.as_service_error() {
+            Some(
+                CreateJobError::TooManyRequestsException(_)
+                | CreateJobError::InternalServerErrorException(_)
+                | CreateJobError::ConflictException(_)
+                | CreateJobError::ServiceQuotaExceededException(_),
+            ) => unavailable(),
+            Some(CreateJobError::ForbiddenException(_)) => TranscodeError::Setup(format!(
+                "MediaConvert refused CreateJob ({target}): {detail}. Allow the ingest function \
+                 mediaconvert:CreateJob and iam:PassRole on {}, and let \
+                 mediaconvert.amazonaws.com assume that role.",
+                self.role_arn
+            )),
+            Some(CreateJobError::NotFoundException(_)) => TranscodeError::Setup(format!(
+                "MediaConvert found no such resource for CreateJob ({target}): {detail}. Check \
+                 the queue exists in this account and region."
+            )),
+            Some(CreateJobError::BadRequestException(_)) => TranscodeError::Setup(format!(
+                "MediaConvert rejected the proxy job ({target}): {detail}. Check the role ARN \
+                 and the queue exist in this account and region; if they do, the job settings \
+                 are invalid (a mediasift bug: report it with this message)."
+            )),
+            // Throttling and 5xx under other codes, no connection, a dropped one, no answer in
+            // time, or an answer the SDK could not read (a proxy's error page).
+            _ if fault.transient => unavailable(),
+            Some(_) => TranscodeError::Setup(format!(
+                "MediaConvert CreateJob failed ({target}): {detail}"
+            )),
             // The request could not be built: no region, no credentials, a bad parameter.
-            _ => TranscodeError::Setup(format!(
+            None => TranscodeError::Setup(format!(
                 "could not make the MediaConvert CreateJob request ({target}): {detail}. Check \
                  the function's AWS region and credentials."
             )),
@@ -727,47 +719,6 @@ fn client_request_token(spec: &ProxySpec, source_uri: &str) -> String {
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
     format!("mediasift-{}-{hash:016x}", spec.asset_id.simple())
-}
-
-/// A failed call in a line: the service's error and HTTP status, else the error and its
-/// sources (the SDK's top-level "dispatch failure" alone says little).
-fn describe(err: &SdkError<CreateJobError>) -> String {
-    if let SdkError::ServiceError(service) = err {
-        return format!(
-            "{} (HTTP {})",
-            service.err(),
-            service.raw().status().as_u16()
-        );
-    }
-    let mut text = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
-
-fn is_transient_code(code: &str) -> bool {
-    matches!(
-        code,
-        "Throttling"
-            | "ThrottlingException"
-            | "TooManyRequestsException"
-            | "RequestLimitExceeded"
-            | "RequestTimeout"
-            | "RequestTimeoutException"
-            | "InternalError"
-            | "InternalFailure"
-            | "InternalServerError"
-            | "InternalServerErrorException"
-            | "ServiceUnavailable"
-            | "ServiceUnavailableException"
-    )
 }
 
 /// The outputs of the finished MediaConvert job of `spec`, from its `COMPLETE` event: checks

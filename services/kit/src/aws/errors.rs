@@ -1,10 +1,11 @@
-//! Classifying AWS SDK errors, shared by the adapters: each adapter maps a [`Fault`] onto its
-//! port's error enum, so that `is_retryable()` is true exactly for throttling, 5xx, timeouts
-//! and failures to reach the service.
+//! Classifying AWS SDK errors, shared by the adapters and by the services' own AWS clients
+//! (MediaConvert, Rekognition): each maps a [`Fault`] onto its own error enum, so that
+//! `is_retryable()` is true exactly for throttling, 5xx, timeouts and failures to reach the
+//! service.
 //!
 //! The SDK has already retried these (standard retry mode: three attempts with backoff and
-//! jitter) by the time an adapter sees them; a retryable error tells the caller that trying
-//! again later may work.
+//! jitter, unless the client says otherwise) by the time a caller sees them; a transient fault
+//! tells the caller that trying again later may work.
 
 use std::error::Error as StdError;
 use std::fmt::Write as _;
@@ -38,19 +39,20 @@ const TRANSIENT_CODES: &[&str] = &[
     "InternalError",
     "InternalFailure",
     "InternalServerError",
+    "InternalServerErrorException",
     "InternalServerException",
     "ServiceUnavailable",
     "ServiceUnavailableException",
 ];
 
 /// Whether an AWS error code names a condition that retrying can clear.
-pub(crate) fn is_transient_code(code: &str) -> bool {
+pub fn is_transient_code(code: &str) -> bool {
     THROTTLING_CODES.contains(&code) || TRANSIENT_CODES.contains(&code)
 }
 
-/// One failed SDK call, reduced to what the adapters decide on.
+/// One failed SDK call, reduced to what callers decide on: [`Fault::of`] any SDK error.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Fault {
+pub struct Fault {
     /// The service's error code (`NoSuchKey`, `ConditionalCheckFailedException`), when it
     /// answered with one.
     pub code: Option<String>,
@@ -97,6 +99,7 @@ impl Fault {
         }
     }
 
+    /// Whether the service answered with error `code`.
     pub fn code_is(&self, code: &str) -> bool {
         self.code.as_deref() == Some(code)
     }

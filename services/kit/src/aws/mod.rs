@@ -6,7 +6,9 @@
 //! region); against an emulator such as moto with an endpoint override.
 //!
 //! Every SDK error is mapped onto the port's error enum, whose `is_retryable()` is true for
-//! throttling, 5xx answers, timeouts and connection failures, and false otherwise.
+//! throttling, 5xx answers, timeouts and connection failures, and false otherwise. The
+//! classifier, [`Fault`], is public so that the services' own AWS clients (MediaConvert,
+//! Rekognition) decide the same way.
 
 mod config;
 pub mod dynamodb;
@@ -16,5 +18,6 @@ mod s3;
 
 pub use config::{AwsConfig, load_sdk_config};
 pub use dynamodb::DynamoStateStore;
+pub use errors::{Fault, is_transient_code};
 pub use eventbridge::EventBridgePublisher;
 pub use s3::S3ObjectStore;
