@@ -18,9 +18,10 @@ fi
 # pkg-config and make for the build; python3-venv for the test-tool venv; jq for the bench
 # scripts; and the tools the media crate runs as subprocesses: ffmpeg/ffprobe, mediainfo,
 # exiftool, poppler (pdfinfo, pdftotext, pdftoppm), heif-convert for HEIC, tesseract for OCR; a font for the
-# generated samples' titles.
+# generated samples' titles; OpenCV's Haar face cascades (data files only) for the local face
+# detector.
 APT_PACKAGES=(pkg-config make python3-venv jq ffmpeg mediainfo libimage-exiftool-perl poppler-utils
-  fonts-dejavu-core libheif-examples tesseract-ocr tesseract-ocr-eng)
+  fonts-dejavu-core libheif-examples tesseract-ocr tesseract-ocr-eng opencv-data)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -50,10 +51,18 @@ if [ ! -x .venv/bin/python ]; then
   log "creating .venv"
   "$PYTHON" -m venv .venv
 fi
-PIP_PACKAGES=("moto[server]==5.*")
-if ! .venv/bin/python -c "import moto.server" >/dev/null 2>&1; then
-  log "installing into .venv: ${PIP_PACKAGES[*]}"
-  .venv/bin/pip install -q --disable-pip-version-check "${PIP_PACKAGES[@]}"
+# Each test or bench tool, with the module that proves it is installed: moto (the AWS
+# emulator), PySceneDetect (the shot-detection peer of `make bench`) and OpenCV (the peer the
+# face-detector tests compare with; PySceneDetect depends on it too).
+PIP_PACKAGES=("moto[server]==5.*:moto.server" "scenedetect-headless==0.7.*:scenedetect"
+  "opencv-python-headless==4.*:cv2")
+pip_missing=()
+for entry in "${PIP_PACKAGES[@]}"; do
+  .venv/bin/python -c "import ${entry##*:}" >/dev/null 2>&1 || pip_missing+=("${entry%:*}")
+done
+if [ "${#pip_missing[@]}" -gt 0 ]; then
+  log "installing into .venv: ${pip_missing[*]}"
+  .venv/bin/pip install -q --disable-pip-version-check "${pip_missing[@]}"
 fi
 
 # --- Node tools (the official AsyncAPI parser for the contract tests) ------------------------

@@ -4,6 +4,7 @@
 //! issues.)
 
 pub mod decode;
+pub mod faces;
 pub mod frames;
 pub mod hash;
 pub mod image;
