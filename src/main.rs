@@ -104,18 +104,40 @@ enum Command {
         /// Captures per second.
         #[arg(long, default_value_t = 1.0)]
         rate: f64,
+        /// Group within the shots of this `mediasift shots --json` output (default: the whole
+        /// video is one shot).
+        #[arg(long, value_name = "SHOTS_JSON")]
+        shots: Option<PathBuf>,
         /// One JSON object, for scripts.
         #[arg(long)]
         json: bool,
     },
     /// Shot boundaries (hard cuts, dissolves, fades) and technical cues (black, fade-in,
-    /// fade-out) of one video, without the bus, from one decode at full frame rate.
+    /// fade-out, colour bars) of one video, without the bus, from one decode at full frame rate.
     Shots {
         /// The video file.
         file: PathBuf,
         /// One JSON object, for scripts.
         #[arg(long)]
         json: bool,
+    },
+    /// When each label, person and line of text is on screen in an analysed video, with the
+    /// names given to faces so far.
+    Timelines {
+        /// The asset id.
+        asset: uuid::Uuid,
+        /// Only this feature (labels, faces, celebrities, faceMatch, text, moderation).
+        #[arg(long)]
+        feature: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Faces of the face collection.
+    Faces {
+        #[command(subcommand)]
+        action: FacesAction,
     },
     /// The event catalog: every event, who produces it, and which services' rules receive it.
     Catalog {
@@ -137,6 +159,18 @@ enum Command {
         /// The event (JSON file): a whole EventBridge event, envelope and detail.
         #[arg(long)]
         event: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum FacesAction {
+    /// Name a face of the collection (its id is in faceMatch results and timelines); every
+    /// timeline read from now on shows the name, with no analysis run again.
+    Name {
+        face_id: String,
+        name: String,
+        #[command(flatten)]
+        data: DataDir,
     },
 }
 
@@ -202,8 +236,26 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             service,
             data,
         } => commands::replay::replay(&data, asset, since, service).await,
-        Command::Frames { file, rate, json } => commands::frames::frames(&file, rate, json).await,
+        Command::Frames {
+            file,
+            rate,
+            shots,
+            json,
+        } => commands::frames::frames(&file, rate, shots.as_deref(), json).await,
         Command::Shots { file, json } => commands::shots::shots(&file, json).await,
+        Command::Timelines {
+            asset,
+            feature,
+            json,
+            data,
+        } => commands::timelines::timelines(&data, asset, feature.as_deref(), json).await,
+        Command::Faces { action } => match action {
+            FacesAction::Name {
+                face_id,
+                name,
+                data,
+            } => commands::timelines::name_face(&data, &face_id, &name).await,
+        },
         Command::Catalog { json } => commands::contracts::catalog(json),
         Command::Contracts { action } => match action {
             ContractsAction::Export { root } => commands::contracts::export(&root),

@@ -25,6 +25,7 @@ pub fn handlers(config: &LocalConfig) -> Vec<Arc<dyn Handler>> {
 pub struct LocalRuntime {
     pub config: LocalConfig,
     pub objects: Arc<LocalObjectStore>,
+    pub state: Arc<SqliteStateStore>,
     pub bus: LocalBus,
 }
 
@@ -70,7 +71,7 @@ impl LocalRuntime {
         let state = Arc::new(SqliteStateStore::open(&dir.join("state.db"))?);
         let ports = Ports {
             objects: objects.clone(),
-            state,
+            state: state.clone(),
             clock: Arc::new(SystemClock),
             derived_bucket: config.derived_bucket.clone(),
             ingest_bucket: config.ingest_bucket.clone(),
@@ -83,6 +84,7 @@ impl LocalRuntime {
         Ok(Self {
             config,
             objects,
+            state,
             bus,
         })
     }

@@ -9,6 +9,7 @@ pub mod replay;
 pub mod run;
 pub mod shots;
 pub mod status;
+pub mod timelines;
 
 use anyhow::Context;
 use mediasift::config::LocalConfig;

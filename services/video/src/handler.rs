@@ -1,5 +1,6 @@
 //! The video handler: `Video Ingested` → shots and cues on the proxy → dynamic frame
-//! selection on the captures → vision on the selected frames → `Video Analysis Completed`.
+//! selection on the captures → vision on the selected frames → timelines →
+//! `Video Analysis Completed`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -8,6 +9,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use futures::StreamExt;
 use mediasift_kit::handler::{caused_by, decode, derived_event_id};
 use mediasift_kit::ports::{Body, PutOptions, Retryable, StoreError, split_s3_uri};
 use mediasift_kit::{Failure, Handler, HandlerError, Ports, Subscriptions};
@@ -20,11 +22,15 @@ use mediasift_schemas::{
     VideoAnalysisCompleted, VideoAnalysisSummary, VideoIngested, sources,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::SERVICE;
-use crate::vision::{Feature, Tesseract, TextDetection, VisionBackend, VisionError};
+use crate::faces::FaceNames;
+use crate::timeline::{self, CaptureFindings, Timelines};
+use crate::vision::{
+    Detection, Feature, FrameImage, HaarFaces, Tesseract, VisionBackend, VisionError,
+};
 
 const PRODUCER_VERSION: &str = env!("CARGO_PKG_VERSION");
 const NO_LOCAL_BACKEND: &str = "no local backend";
@@ -47,18 +53,35 @@ impl Default for VideoConfig {
 /// The video service.
 pub struct Video {
     config: VideoConfig,
-    vision: Arc<dyn VisionBackend>,
+    /// Each feature goes to the first backend that implements it.
+    vision: Vec<Arc<dyn VisionBackend>>,
 }
 
 impl Video {
-    pub fn new(config: VideoConfig, vision: Arc<dyn VisionBackend>) -> Self {
+    pub fn new(config: VideoConfig, vision: Vec<Arc<dyn VisionBackend>>) -> Self {
         Self { config, vision }
     }
 
-    /// Video with the local backends (tesseract for text).
+    /// Video with the local backends: tesseract for text, a Haar cascade for faces (when its
+    /// cascade file is installed; otherwise faces are reported skipped and a warning says why).
     pub fn local(config: VideoConfig) -> Self {
-        Self::new(config, Arc::new(Tesseract::new(Duration::from_secs(60))))
+        let mut vision: Vec<Arc<dyn VisionBackend>> =
+            vec![Arc::new(Tesseract::new(Duration::from_secs(60)))];
+        match HaarFaces::frontal_default() {
+            Ok(faces) => vision.push(Arc::new(faces)),
+            Err(error) => tracing::warn!(%error, "no local face detector"),
+        }
+        Self::new(config, vision)
     }
+
+    fn backend_for(&self, feature: Feature) -> Option<&Arc<dyn VisionBackend>> {
+        self.vision.iter().find(|b| b.features().contains(&feature))
+    }
+}
+
+/// `<assetId>/video/<name>`: where the video service writes `name` in the derived bucket.
+pub fn result_key(asset_id: Uuid, name: &str) -> String {
+    format!("{asset_id}/video/{name}")
 }
 
 #[async_trait]
@@ -88,12 +111,8 @@ impl Handler for Video {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct FrameManifest {
-    #[allow(dead_code)]
+    /// Captures per second.
     rate: f64,
-    #[allow(dead_code)]
-    width: u32,
-    #[allow(dead_code)]
-    height: u32,
     frames: Vec<FrameCapture>,
 }
 
@@ -106,15 +125,46 @@ struct FrameCapture {
     key: String,
 }
 
-/// Text read on one selected capture, and the captures that reuse it.
+/// The captures fetched to scratch, for the vision backends.
+struct CaptureFiles {
+    /// Capture index → the JPEG and its size in pixels (read from the JPEG itself).
+    paths: BTreeMap<u32, (PathBuf, u32, u32)>,
+    /// Seconds each capture stands for.
+    interval: f64,
+}
+
+/// What one feature found on one selected capture, and the captures that reuse it.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-struct CaptureText {
+struct CaptureResult {
     capture: u32,
     frame: u64,
     timestamp: f64,
-    words: Vec<TextDetection>,
+    detections: Vec<Detection>,
     reused_by: Vec<u32>,
+}
+
+/// What the backend made of one selected capture (by its position in the selection).
+type CaptureOutcome = (usize, Result<Vec<Detection>, VisionError>);
+
+/// A selected capture the backend could not read; the others went on.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CaptureError {
+    capture: u32,
+    frame: u64,
+    error: String,
+}
+
+/// One feature's results: `<assetId>/video/<feature>.json`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FeatureResults {
+    feature: Feature,
+    engine: String,
+    min_confidence: f64,
+    captures: Vec<CaptureResult>,
+    errors: Vec<CaptureError>,
 }
 
 /// One asset being analysed.
@@ -153,10 +203,19 @@ impl Asset<'_> {
 
     /// Writes `<assetId>/video/<name>` in the derived bucket; returns its URI.
     async fn put_json(&self, name: &str, value: &Value) -> Result<String, HandlerError> {
-        let key = format!("{}/video/{name}", self.id);
         let body = serde_json::to_vec_pretty(value).unwrap_or_default();
+        self.put(name, body, "application/json").await
+    }
+
+    async fn put(
+        &self,
+        name: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<String, HandlerError> {
+        let key = result_key(self.id, name);
         let options = PutOptions {
-            content_type: Some("application/json".into()),
+            content_type: Some(content_type.into()),
             ..PutOptions::default()
         };
         self.ports
@@ -236,25 +295,49 @@ impl Video {
             .map_err(|e| shots_failure(&asset, &detail.outputs.proxy, &proxy, e))?;
 
         // 2. Captures: pHash and sharpness, then dynamic selection.
-        let (captures, files) = self
+        let (captures, mut files) = self
             .captures(&asset, &detail.outputs.frame_captures, scratch.path())
             .await?;
         let starts: Vec<u64> = shots.shots.iter().map(|s| s.start_frame).collect();
         let selection = selection::select(&captures, &starts, DEFAULT_THRESHOLD);
 
-        // 3. Vision on the selected captures.
+        // 3. Vision on the selected captures, feature by feature.
         let plan = &detail.plan;
         let mut skipped = Vec::new();
-        let mut text = None;
+        let mut analysed = Vec::new();
         for feature in Feature::ALL {
             if !feature.enabled_in(&plan.options.vision) {
                 skipped.push(skip(feature, TURNED_OFF));
-            } else if !self.vision.features().contains(&feature) {
-                skipped.push(skip(feature, NO_LOCAL_BACKEND));
-            } else if feature == Feature::Text {
-                text = Some(self.read_text(&asset, plan, &selection, &files).await?);
+            } else if let Some(backend) = self.backend_for(feature) {
+                let mut results = self
+                    .analyse(&asset, backend.clone(), feature, plan, &selection, &files)
+                    .await?;
+                if feature == Feature::FaceMatch {
+                    name_faces(&asset, &mut results).await?;
+                }
+                analysed.push(results);
+            } else {
+                let reason = self
+                    .vision
+                    .iter()
+                    .find_map(|b| b.skip_reason(feature))
+                    .unwrap_or_else(|| NO_LOCAL_BACKEND.to_owned());
+                skipped.push(skip(feature, &reason));
             }
         }
+        let duration_seconds = if detail.technical.duration_seconds > 0.0 {
+            detail.technical.duration_seconds
+        } else if shots.frame_rate > 0.0 {
+            shots.frame_count as f64 / shots.frame_rate
+        } else {
+            0.0
+        };
+        files.interval = if files.interval > 0.0 {
+            files.interval
+        } else {
+            1.0
+        };
+        let timelines = timelines(&selection, &analysed, files.interval, duration_seconds);
 
         // 4. Results.
         let mut results = vec![
@@ -269,24 +352,32 @@ impl Video {
                 engine: Some("mediasift dynamic frames".into()),
             },
         ];
-        if let Some(text) = text {
-            let document = json!({
-                "minConfidence": plan.options.min_confidence,
-                "captures": text,
-            });
+        for feature_results in &analysed {
+            let name = feature_results.feature.name();
             results.push(ResultRef {
-                name: "text".into(),
-                uri: asset.put_json("text.json", &document).await?,
-                engine: Some(self.vision.engine().await),
+                name: name.into(),
+                uri: asset
+                    .put_json(&format!("{name}.json"), &to_value(feature_results))
+                    .await?,
+                engine: Some(feature_results.engine.clone()),
             });
         }
-        let duration_seconds = if detail.technical.duration_seconds > 0.0 {
-            detail.technical.duration_seconds
-        } else if shots.frame_rate > 0.0 {
-            shots.frame_count as f64 / shots.frame_rate
-        } else {
-            0.0
-        };
+        for timeline in &timelines.timelines {
+            let vtt = timeline::to_webvtt(timeline);
+            let name = format!("{}.vtt", timeline.feature);
+            results.push(ResultRef {
+                name: format!("{}Track", timeline.feature),
+                uri: asset.put(&name, vtt.into_bytes(), "text/vtt").await?,
+                engine: None,
+            });
+        }
+        results.push(ResultRef {
+            name: "timelines".into(),
+            uri: asset
+                .put_json("timelines.json", &to_value(&timelines))
+                .await?,
+            engine: None,
+        });
         let summary = VideoAnalysisSummary {
             duration_seconds,
             shots: shots.shots.len() as u32,
@@ -312,7 +403,7 @@ impl Video {
         asset: &Asset<'_>,
         manifest_uri: &str,
         scratch: &Path,
-    ) -> Result<(Vec<Capture>, BTreeMap<u32, PathBuf>), HandlerError> {
+    ) -> Result<(Vec<Capture>, CaptureFiles), HandlerError> {
         let (bucket, key) = split_s3_uri(manifest_uri).ok_or_else(|| {
             asset.fail(
                 "MalformedEvent",
@@ -337,7 +428,14 @@ impl Video {
         std::fs::create_dir_all(&folder)
             .map_err(|e| HandlerError::retryable(format!("cannot create {folder:?}: {e}")))?;
         let mut captures = Vec::with_capacity(manifest.frames.len());
-        let mut files = BTreeMap::new();
+        let mut files = CaptureFiles {
+            paths: BTreeMap::new(),
+            interval: if manifest.rate > 0.0 {
+                1.0 / manifest.rate
+            } else {
+                0.0
+            },
+        };
         for (index, frame) in manifest.frames.iter().enumerate() {
             let index = index as u32;
             let jpeg = asset
@@ -355,13 +453,13 @@ impl Video {
                 )
             };
             let jpeg_copy = jpeg.clone();
-            let (hash, sharpness) = tokio::task::spawn_blocking(move || {
+            let (hash, sharpness, width, height) = tokio::task::spawn_blocking(move || {
                 let luma = image::load_from_memory(&jpeg_copy)
                     .map_err(|e| e.to_string())?
                     .to_luma8();
                 let (w, h) = (luma.width() as usize, luma.height() as usize);
                 let view = Luma::new(w, h, luma.as_raw()).ok_or("an empty image")?;
-                Ok::<_, String>((phash(view), laplacian_variance(view)))
+                Ok::<_, String>((phash(view), laplacian_variance(view), w as u32, h as u32))
             })
             .await
             .map_err(|e| HandlerError::retryable(format!("hashing {uri} panicked: {e}")))?
@@ -370,7 +468,7 @@ impl Video {
             tokio::fs::write(&path, &jpeg)
                 .await
                 .map_err(|e| HandlerError::retryable(format!("cannot write {path:?}: {e}")))?;
-            files.insert(index, path);
+            files.paths.insert(index, (path, width, height));
             captures.push(Capture {
                 index,
                 frame: frame.frame_number,
@@ -382,49 +480,182 @@ impl Video {
         Ok((captures, files))
     }
 
-    /// OCR on each selected capture; groups that reuse a capture share its words.
-    async fn read_text(
+    /// `feature` on every selected capture, at most `backend.concurrency()` at once; the
+    /// groups that reuse a capture share its results.
+    async fn analyse(
         &self,
         asset: &Asset<'_>,
+        backend: Arc<dyn VisionBackend>,
+        feature: Feature,
         plan: &AnalysisPlan,
         selection: &Selection,
-        files: &BTreeMap<u32, PathBuf>,
-    ) -> Result<Vec<CaptureText>, HandlerError> {
-        let mut texts = Vec::new();
-        for capture in selection.captures.iter().filter(|c| c.selected) {
-            let Some(path) = files.get(&capture.index) else {
-                continue;
-            };
-            let words = self.vision.detect_text(path).await.map_err(|e| match e {
-                VisionError::Tool(tool) => {
-                    asset.tool_failure(&format!("reading text on capture {}", capture.index), &tool)
+        files: &CaptureFiles,
+    ) -> Result<FeatureResults, HandlerError> {
+        let min_confidence = plan.options.min_confidence;
+        // Owned work items: the stream's futures borrow nothing from this frame.
+        let work: Vec<(usize, (PathBuf, u32, u32))> = selection
+            .captures
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.selected)
+            .filter_map(|(at, c)| Some((at, files.paths.get(&c.index)?.clone())))
+            .collect();
+        let concurrency = backend.concurrency().max(1);
+        let asset_id = asset.id;
+        let outcomes: Vec<Result<CaptureOutcome, HandlerError>> = futures::stream::iter(work)
+            .map(|(at, (path, width, height))| {
+                let backend = backend.clone();
+                async move {
+                    let jpeg = tokio::fs::read(&path).await.map_err(|e| {
+                        HandlerError::retryable(format!("cannot read {}: {e}", path.display()))
+                    })?;
+                    let frame = FrameImage {
+                        asset_id,
+                        path,
+                        jpeg: Bytes::from(jpeg),
+                        width,
+                        height,
+                    };
+                    Ok((at, backend.detect(&frame, feature, min_confidence).await))
                 }
-                other => asset.fail(
-                    "VisionFailed",
-                    other.to_string(),
-                    "Check the vision backend's installation, then retry the event from the \
-                     dead-letter queue.",
-                ),
-            })?;
-            let words = words
-                .into_iter()
-                .filter(|w| w.confidence >= plan.options.min_confidence)
-                .collect();
+            })
+            .buffered(concurrency)
+            .collect()
+            .await;
+        let mut results = FeatureResults {
+            feature,
+            engine: backend.engine(feature).await,
+            min_confidence,
+            captures: Vec::new(),
+            errors: Vec::new(),
+        };
+        for outcome in outcomes {
+            let (at, found) = outcome?;
+            let capture = &selection.captures[at];
+            let detections = match found {
+                Ok(detections) => detections,
+                Err(VisionError::Frame(error)) => {
+                    tracing::warn!(asset_id = %asset.id, capture = capture.index, %error,
+                        "{} cannot read a capture", feature.name());
+                    results.errors.push(CaptureError {
+                        capture: capture.index,
+                        frame: capture.frame,
+                        error,
+                    });
+                    continue;
+                }
+                Err(error) => return Err(vision_failure(asset, feature, capture.index, error)),
+            };
             let reused_by = selection
-                .captures
+                .groups
                 .iter()
-                .filter(|c| c.reuses_capture == Some(capture.index))
-                .map(|c| c.index)
+                .filter(|g| g.reuses_capture == Some(capture.index))
+                .map(|g| g.representative)
                 .collect();
-            texts.push(CaptureText {
+            results.captures.push(CaptureResult {
                 capture: capture.index,
                 frame: capture.frame,
                 timestamp: capture.timestamp,
-                words,
+                detections: detections
+                    .into_iter()
+                    .filter(|d| d.confidence >= min_confidence)
+                    .collect(),
                 reused_by,
             });
         }
-        Ok(texts)
+        Ok(results)
+    }
+}
+
+/// Faces of the collection get the names given to them so far (later names apply when the
+/// timelines are read).
+async fn name_faces(asset: &Asset<'_>, results: &mut FeatureResults) -> Result<(), HandlerError> {
+    let names = FaceNames::new(asset.ports.state.as_ref());
+    for capture in &mut results.captures {
+        for detection in &mut capture.detections {
+            let Some(id) = &detection.id else { continue };
+            let name = names.name(id).await.map_err(|e| {
+                if e.is_retryable() {
+                    HandlerError::retryable(e.to_string())
+                } else {
+                    asset.fail(
+                        "StateError",
+                        format!("cannot read the name of face {id}: {e}"),
+                        "Check the service may read the face-names table; then retry the event \
+                         from the dead-letter queue.",
+                    )
+                }
+            })?;
+            if let Some(name) = name {
+                detection.name = name;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every analysed feature's timeline: each capture carries the results of the capture its
+/// group was analysed with.
+fn timelines(
+    selection: &Selection,
+    analysed: &[FeatureResults],
+    interval: f64,
+    duration: f64,
+) -> Timelines {
+    let source_of: BTreeMap<u32, u32> = selection
+        .groups
+        .iter()
+        .map(|g| (g.id, g.reuses_capture.unwrap_or(g.representative)))
+        .collect();
+    let none: Vec<Detection> = Vec::new();
+    let timelines = analysed
+        .iter()
+        .map(|results| {
+            let by_capture: BTreeMap<u32, &Vec<Detection>> = results
+                .captures
+                .iter()
+                .map(|c| (c.capture, &c.detections))
+                .collect();
+            let findings: Vec<CaptureFindings<'_>> = selection
+                .captures
+                .iter()
+                .map(|capture| {
+                    let source = source_of.get(&capture.group).copied();
+                    let detections = source
+                        .and_then(|s| by_capture.get(&s).copied())
+                        .unwrap_or(&none);
+                    CaptureFindings {
+                        timestamp: capture.timestamp,
+                        detections,
+                    }
+                })
+                .collect();
+            timeline::build(results.feature.name(), &findings, interval, duration)
+        })
+        .collect();
+    Timelines {
+        capture_interval: interval,
+        duration,
+        timelines,
+    }
+}
+
+fn vision_failure(
+    asset: &Asset<'_>,
+    feature: Feature,
+    capture: u32,
+    error: VisionError,
+) -> HandlerError {
+    let what = format!("{} on capture {capture}", feature.name());
+    match error {
+        VisionError::Tool(tool) => asset.tool_failure(&what, &tool),
+        VisionError::Unavailable(message) => HandlerError::retryable(format!("{what}: {message}")),
+        other => asset.fail(
+            "VisionFailed",
+            format!("{what}: {other}"),
+            "Check the vision backend's installation and permissions (and, for face match, \
+             that the face collection exists); then retry the event from the dead-letter queue.",
+        ),
     }
 }
 

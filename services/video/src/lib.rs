@@ -1,7 +1,10 @@
 //! The video service: dynamic frame analysis, shots and technical cues, vision on selected
 //! frames.
 
+pub mod config;
+pub mod faces;
 pub mod handler;
+pub mod timeline;
 pub mod vision;
 
 pub use handler::{Video, VideoConfig};

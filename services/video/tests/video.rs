@@ -12,6 +12,7 @@ use mediasift_kit::{Handler, HandlerError, Ports};
 use mediasift_schemas::{
     Envelope, EventDetail, RawEvent, VideoAnalysisCompleted, VideoIngested, sources,
 };
+use mediasift_video::faces::{FaceNames, read_timelines};
 use mediasift_video::{Video, VideoConfig};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -151,19 +152,24 @@ impl Harness {
         (event, detail.detail)
     }
 
-    async fn result(&self, done: &VideoAnalysisCompleted, name: &str) -> Value {
+    async fn text_result(&self, done: &VideoAnalysisCompleted, name: &str) -> String {
         let result = done
             .results
             .iter()
             .find(|r| r.name == name)
-            .unwrap_or_else(|| panic!("no {name} result: {:?}", done.results));
+            .unwrap_or_else(|| panic!("no result {name}: {:?}", done.results));
         let key = result
             .uri
-            .strip_prefix(&format!("s3://{DERIVED}/"))
-            .unwrap();
-        assert_eq!(key, format!("{}/video/{name}.json", done.asset_id));
-        let bytes = self.objects.get_bytes(DERIVED, key).await.unwrap();
-        serde_json::from_slice(&bytes).unwrap()
+            .strip_prefix(&format!("s3://{DERIVED}/{}/video/", done.asset_id))
+            .unwrap_or_else(|| panic!("{} is not under the asset's video/", result.uri));
+        let key = format!("{}/video/{key}", done.asset_id);
+        let bytes = self.objects.get_bytes(DERIVED, &key).await.unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    async fn result(&self, done: &VideoAnalysisCompleted, name: &str) -> Value {
+        let text = self.text_result(done, name).await;
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name} is not JSON: {e}"))
     }
 }
 
@@ -242,13 +248,13 @@ async fn bikes_gets_shots_frame_selection_and_skipped_features() {
         .iter()
         .map(|s| (s.feature.as_str(), s.reason.as_str()))
         .collect();
-    for feature in ["labels", "faces", "celebrities", "faceMatch", "moderation"] {
+    for feature in ["labels", "celebrities", "faceMatch", "moderation"] {
         assert!(
             skipped.contains(&(feature, "no local backend")),
             "{feature}: {skipped:?}"
         );
     }
-    assert!(!skipped.iter().any(|(f, _)| *f == "text"));
+    assert!(!skipped.iter().any(|(f, _)| *f == "text" || *f == "faces"));
 
     // The same event delivered again gives the same event.
     let (again, _) = harness.handle(&event).await;
@@ -284,11 +290,11 @@ async fn on_screen_text_is_read_and_turned_off_features_are_reported() {
     let text = harness.result(&done, "text").await;
     let captures = text["captures"].as_array().unwrap();
     assert_eq!(captures.len(), 1);
-    let words: Vec<&str> = captures[0]["words"]
+    let words: Vec<&str> = captures[0]["detections"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|w| w["text"].as_str().unwrap())
+        .map(|w| w["name"].as_str().unwrap())
         .collect();
     let expected = ["MEDIASIFT", "NEWS", "TONIGHT"];
     let errors = word_errors(&expected, &words);
@@ -296,10 +302,38 @@ async fn on_screen_text_is_read_and_turned_off_features_are_reported() {
         errors as f64 / expected.len() as f64 <= 0.05,
         "read {words:?}, expected {expected:?}"
     );
-    for word in captures[0]["words"].as_array().unwrap() {
+    for word in captures[0]["detections"].as_array().unwrap() {
         assert!(word["confidence"].as_f64().unwrap() >= 80.0);
-        assert!(word["boundingBox"]["width"].as_u64().unwrap() > 0);
+        let left = word["boundingBox"]["left"].as_f64().unwrap();
+        let width = word["boundingBox"]["width"].as_f64().unwrap();
+        assert!(width > 0.0 && left + width <= 1.0, "{word}");
     }
+
+    // The title is on screen for the whole clip: one text track, one range.
+    let timelines = harness.result(&done, "timelines").await;
+    let text_timeline = timelines["timelines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["feature"] == "text")
+        .expect("a text timeline");
+    let tracks = text_timeline["tracks"].as_array().unwrap();
+    let title = tracks
+        .iter()
+        .find(|t| {
+            word_errors(
+                &expected,
+                &t["name"].as_str().unwrap().split(' ').collect::<Vec<_>>(),
+            ) == 0
+        })
+        .unwrap_or_else(|| panic!("no track reads the title: {tracks:?}"));
+    assert_eq!(
+        title["ranges"],
+        json!([{"start": 0.0, "end": 3.0, "maxConfidence": title["maxConfidence"]}])
+    );
+    let vtt = harness.text_result(&done, "textTrack").await;
+    assert!(vtt.starts_with("WEBVTT\nKind: metadata\n"), "{vtt}");
+    assert!(vtt.contains("00:00:00.000 --> 00:00:03.000\n"), "{vtt}");
 
     assert!(
         done.skipped
@@ -308,6 +342,110 @@ async fn on_screen_text_is_read_and_turned_off_features_are_reported() {
         "{:?}",
         done.skipped
     );
+}
+
+#[tokio::test]
+async fn faces_are_found_by_the_local_cascade_and_put_on_a_timeline() {
+    let harness = Harness::new().await;
+    // Grace Hopper's portrait (Pillow's test image) centred on a grey 640x360 frame for 4 s.
+    let clip = harness.dir.path().join("portrait.mp4");
+    ffmpeg(&[
+        "-loop",
+        "1",
+        "-i",
+        media("pillow/hopper.jpg").to_str().unwrap(),
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=gray:s=640x360:d=4:r=25",
+        "-filter_complex",
+        "[0:v]scale=256:256[face];[1:v][face]overlay=(W-w)/2:(H-h)/2:shortest=1",
+        "-t",
+        "4",
+        "-pix_fmt",
+        "yuv420p",
+        clip.to_str().unwrap(),
+    ]);
+    let asset_id = Uuid::from_u128(0xface);
+    let event = harness.ingested(&clip, asset_id, 25).await;
+    let (_, done) = harness.handle(&event).await;
+    let faces = harness.result(&done, "faces").await;
+    assert!(
+        faces["engine"]
+            .as_str()
+            .unwrap()
+            .contains("haarcascade_frontalface_default.xml"),
+        "{}",
+        faces["engine"]
+    );
+    let captures = faces["captures"].as_array().unwrap();
+    assert_eq!(captures.len() as u32, done.summary.frames_analysed);
+    for capture in captures {
+        let found = capture["detections"].as_array().unwrap();
+        assert_eq!(found.len(), 1, "one face: {capture}");
+        let face = &found[0]["boundingBox"];
+        let centre_x = face["left"].as_f64().unwrap() + face["width"].as_f64().unwrap() / 2.0;
+        let centre_y = face["top"].as_f64().unwrap() + face["height"].as_f64().unwrap() / 2.0;
+        // The portrait spans x 0.3–0.7, y 0.14–0.86 of the frame; the face is inside it.
+        assert!((0.3..0.7).contains(&centre_x), "{face}");
+        assert!((0.14..0.86).contains(&centre_y), "{face}");
+    }
+    let timelines = harness.result(&done, "timelines").await;
+    let faces_timeline = timelines["timelines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["feature"] == "faces")
+        .expect("a faces timeline");
+    assert_eq!(
+        faces_timeline["tracks"][0]["ranges"],
+        json!([{"start": 0.0, "end": 4.0, "maxConfidence": 100.0}])
+    );
+}
+
+#[tokio::test]
+async fn names_given_to_faces_later_show_in_timelines_read_afterwards() {
+    let harness = Harness::new().await;
+    let asset_id = Uuid::from_u128(0x1a7e);
+    // What the video service writes for a video with one face of the collection, unnamed.
+    let written = json!({
+        "captureInterval": 1.0,
+        "duration": 10.0,
+        "timelines": [{
+            "feature": "faceMatch",
+            "tracks": [{
+                "name": "",
+                "id": "0f5e0b1c-5c1c-4b4e-8e4b-3f9a1d2c7e11",
+                "maxConfidence": 99.2,
+                "seconds": 4.0,
+                "ranges": [{"start": 2.0, "end": 6.0, "maxConfidence": 99.2}]
+            }]
+        }]
+    });
+    harness
+        .put(
+            &format!("{asset_id}/video/timelines.json"),
+            Body::Bytes(serde_json::to_vec(&written).unwrap().into()),
+        )
+        .await;
+    let state = harness.ports.state.as_ref();
+    let read = || read_timelines(harness.objects.as_ref(), state, DERIVED, asset_id);
+    assert_eq!(read().await.unwrap().timelines[0].tracks[0].name, "");
+
+    FaceNames::new(state)
+        .set("0f5e0b1c-5c1c-4b4e-8e4b-3f9a1d2c7e11", "Grace Hopper")
+        .await
+        .unwrap();
+    let named = read().await.unwrap();
+    assert_eq!(named.timelines[0].tracks[0].name, "Grace Hopper");
+    assert_eq!(named.timelines[0].tracks[0].ranges[0].end, 6.0);
+    // The stored results are untouched: the name is bound when read.
+    let stored = harness
+        .objects
+        .get_bytes(DERIVED, &format!("{asset_id}/video/timelines.json"))
+        .await
+        .unwrap();
+    assert_eq!(serde_json::from_slice::<Value>(&stored).unwrap(), written);
 }
 
 /// Word-level edit distance.

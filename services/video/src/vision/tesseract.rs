@@ -1,100 +1,12 @@
-//! The vision port: what runs on the selected frames. Locally only on-screen text is read
-//! (tesseract OCR); the other features have no local backend and are reported as skipped.
+//! On-screen text by tesseract OCR, run as a tool on each selected frame.
 
-use std::path::Path;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use mediasift_media::process::{self, RunOptions, ToolError};
-use serde::Serialize;
+use mediasift_media::process::{self, RunOptions};
 use tokio::sync::OnceCell;
 
-/// A vision feature of the plan's `vision` options.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Feature {
-    Labels,
-    Faces,
-    Celebrities,
-    FaceMatch,
-    Text,
-    Moderation,
-}
-
-impl Feature {
-    pub const ALL: [Feature; 6] = [
-        Feature::Labels,
-        Feature::Faces,
-        Feature::Celebrities,
-        Feature::FaceMatch,
-        Feature::Text,
-        Feature::Moderation,
-    ];
-
-    /// The name used in `skipped` and in the options (`faceMatch`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Feature::Labels => "labels",
-            Feature::Faces => "faces",
-            Feature::Celebrities => "celebrities",
-            Feature::FaceMatch => "faceMatch",
-            Feature::Text => "text",
-            Feature::Moderation => "moderation",
-        }
-    }
-
-    /// Whether the plan's options turn the feature on.
-    pub fn enabled_in(self, options: &mediasift_schemas::VisionOptions) -> bool {
-        match self {
-            Feature::Labels => options.labels,
-            Feature::Faces => options.faces,
-            Feature::Celebrities => options.celebrities,
-            Feature::FaceMatch => options.face_match,
-            Feature::Text => options.text,
-            Feature::Moderation => options.moderation,
-        }
-    }
-}
-
-/// A word's box, in pixels of the image read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BoundingBox {
-    pub left: u32,
-    pub top: u32,
-    pub width: u32,
-    pub height: u32,
-}
-
-/// One word of on-screen text.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TextDetection {
-    pub text: String,
-    /// 0–100.
-    pub confidence: f64,
-    pub bounding_box: BoundingBox,
-    /// Tesseract's block/paragraph/line numbers joined, to rebuild lines (`1.1.1`).
-    pub line: String,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum VisionError {
-    #[error(transparent)]
-    Tool(#[from] ToolError),
-    #[error("the vision backend's output cannot be read: {0}")]
-    Output(String),
-}
-
-/// What reads the selected frames.
-#[async_trait]
-pub trait VisionBackend: Send + Sync {
-    /// The features it implements.
-    fn features(&self) -> &[Feature];
-    /// Its name and version for `ResultRef::engine`, e.g. `tesseract 5.3.0`.
-    async fn engine(&self) -> String;
-    /// Words of text in the JPEG (every confidence; the caller filters).
-    async fn detect_text(&self, jpeg: &Path) -> Result<Vec<TextDetection>, VisionError>;
-}
+use super::{BoundingBox, Detection, Feature, FrameImage, VisionBackend, VisionError};
 
 /// Tesseract OCR, run as a tool.
 pub struct Tesseract {
@@ -125,7 +37,7 @@ impl VisionBackend for Tesseract {
         &[Feature::Text]
     }
 
-    async fn engine(&self) -> String {
+    async fn engine(&self, _feature: Feature) -> String {
         self.version
             .get_or_init(|| async {
                 match process::run("tesseract", &["--version"], self.timeout).await {
@@ -149,9 +61,17 @@ impl VisionBackend for Tesseract {
             .clone()
     }
 
-    async fn detect_text(&self, jpeg: &Path) -> Result<Vec<TextDetection>, VisionError> {
+    async fn detect(
+        &self,
+        frame: &FrameImage,
+        feature: Feature,
+        min_confidence: f64,
+    ) -> Result<Vec<Detection>, VisionError> {
+        if feature != Feature::Text {
+            return Ok(Vec::new());
+        }
         let args = [
-            jpeg.as_os_str(),
+            frame.path.as_os_str(),
             "stdout".as_ref(),
             "-l".as_ref(),
             self.language.as_ref(),
@@ -161,12 +81,17 @@ impl VisionBackend for Tesseract {
         ];
         let output =
             process::run_with("tesseract", &args, RunOptions::with_timeout(self.timeout)).await?;
-        parse_tsv(&output.stdout_text())
+        let words = parse_tsv(&output.stdout_text(), frame.width, frame.height)?;
+        Ok(words
+            .into_iter()
+            .filter(|w| w.confidence >= min_confidence)
+            .collect())
     }
 }
 
-/// Words (level 5) of tesseract's TSV output.
-pub fn parse_tsv(tsv: &str) -> Result<Vec<TextDetection>, VisionError> {
+/// Words (level 5) of tesseract's TSV output, every confidence, boxes as fractions of the
+/// `width` x `height` image read.
+pub fn parse_tsv(tsv: &str, width: u32, height: u32) -> Result<Vec<Detection>, VisionError> {
     let mut lines = tsv.lines();
     let header = lines.next().unwrap_or_default();
     if !header.starts_with("level") {
@@ -188,17 +113,18 @@ pub fn parse_tsv(tsv: &str) -> Result<Vec<TextDetection>, VisionError> {
             continue;
         }
         let number = |i: usize| fields[i].trim().parse::<u32>().unwrap_or(0);
-        words.push(TextDetection {
-            text,
-            confidence,
-            bounding_box: BoundingBox {
-                left: number(6),
-                top: number(7),
-                width: number(8),
-                height: number(9),
-            },
-            line: format!("{}.{}.{}", fields[2], fields[3], fields[4]),
-        });
+        let mut word = Detection::new(text, confidence);
+        word.bounding_box = Some(BoundingBox::from_pixels(
+            number(6),
+            number(7),
+            number(8),
+            number(9),
+            width,
+            height,
+        ));
+        // Tesseract's block, paragraph and line numbers: words of one line share them.
+        word.line = Some(format!("{}.{}.{}", fields[2], fields[3], fields[4]));
+        words.push(word);
     }
     Ok(words)
 }
@@ -213,20 +139,20 @@ mod tests {
                    1\t1\t0\t0\t0\t0\t0\t0\t640\t360\t-1\t\n\
                    5\t1\t1\t1\t1\t1\t40\t50\t120\t30\t96.5\tNEWS\n\
                    5\t1\t1\t1\t1\t2\t170\t50\t10\t30\t-1\t \n";
-        let words = parse_tsv(tsv).unwrap();
+        let words = parse_tsv(tsv, 640, 360).unwrap();
         assert_eq!(words.len(), 1);
-        assert_eq!(words[0].text, "NEWS");
+        assert_eq!(words[0].name, "NEWS");
         assert_eq!(words[0].confidence, 96.5);
         assert_eq!(
             words[0].bounding_box,
-            BoundingBox {
-                left: 40,
-                top: 50,
-                width: 120,
-                height: 30
-            }
+            Some(BoundingBox {
+                left: 40.0 / 640.0,
+                top: 50.0 / 360.0,
+                width: 120.0 / 640.0,
+                height: 30.0 / 360.0,
+            })
         );
-        assert_eq!(words[0].line, "1.1.1");
-        assert!(parse_tsv("garbage").is_err());
+        assert_eq!(words[0].line.as_deref(), Some("1.1.1"));
+        assert!(parse_tsv("garbage", 640, 360).is_err());
     }
 }
