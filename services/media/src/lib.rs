@@ -1,7 +1,8 @@
 //! Shared media primitives for the mediasift services: subprocess runners with timeouts,
 //! probing and media-type detection, resumable checksums, still-image and PDF inspection and
-//! rendering. (Decode, perceptual hashes, loudness and timecodes join with the analysis
-//! issues.)
+//! rendering, streamed frame decode, shots and technical cues with SMPTE timecodes, perceptual
+//! hashes and dynamic frame selection, a Haar face detector, and EBU R128 loudness per audio
+//! track.
 
 pub mod decode;
 pub mod faces;
@@ -9,6 +10,7 @@ pub mod frames;
 pub mod hash;
 pub mod image;
 pub mod kind;
+pub mod loudness;
 pub mod pdf;
 pub mod phash;
 pub mod probe;
