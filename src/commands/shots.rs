@@ -1,5 +1,5 @@
-//! `shots FILE`: shot boundaries and technical cues (black, fades) of one video, without the
-//! bus, listed like PySceneDetect's `list-scenes`.
+//! `shots FILE`: shot boundaries and technical cues (black, fades, colour bars) of one video,
+//! without the bus, listed like PySceneDetect's `list-scenes`.
 
 use std::path::Path;
 use std::process::ExitCode;

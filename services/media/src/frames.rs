@@ -2,8 +2,10 @@
 //! and sharpness, and the [`selection`](crate::selection) of the captures worth sending to
 //! vision.
 //!
-//! One ffmpeg run decodes the main video stream, keeps `rate` frames per second (`fps`
-//! filter, nearest frame) and splits them in two outputs:
+//! One ffmpeg run decodes the main video stream, keeps for each capture instant `k / rate`
+//! (from the first frame) the first frame at or after it, as ingest's captures do (`select`;
+//! ffmpeg's `fps` filter would keep the frame half an interval later), and splits them in two
+//! outputs:
 //! - 32x32 luma (`scale=32:32:flags=area,format=gray`) as rawvideo on stdout, 1 KiB per
 //!   capture, hashed with [`phash_32`];
 //! - luma at most [`FrameOptions::sharpness_width`] wide (area-scaled, aspect kept, never
@@ -148,11 +150,11 @@ pub async fn capture(path: &Path, options: &FrameOptions) -> Result<Captured, Fr
         .tempdir()?;
     let width = options.sharpness_width.max(3);
     let graph = format!(
-        "[0:{stream}]fps={rate},split=2[h][s];\
+        "[0:{stream}]setpts=PTS-STARTPTS,select='{select}',split=2[h][s];\
          [h]scale=32:32:flags=area,format=gray[hash];\
          [s]scale=w='min({width},iw)':h=-2:flags=area,format=gray[sharp]",
         stream = video.index,
-        rate = options.rate,
+        select = capture_select(options.rate),
     );
     let mut args: Vec<OsString> = ["-hide_banner", "-nostdin", "-loglevel", "error", "-i"]
         .map(OsString::from)
@@ -164,13 +166,25 @@ pub async fn capture(path: &Path, options: &FrameOptions) -> Result<Captured, Fr
             &graph,
             "-map",
             "[hash]",
+            "-fps_mode",
+            "passthrough",
             "-f",
             "rawvideo",
             "pipe:1",
         ]
         .map(OsString::from),
     );
-    args.extend(["-map", "[sharp]", "-f", "image2"].map(OsString::from));
+    args.extend(
+        [
+            "-map",
+            "[sharp]",
+            "-fps_mode",
+            "passthrough",
+            "-f",
+            "image2",
+        ]
+        .map(OsString::from),
+    );
     args.push(folder.path().join("%08d.pgm").into());
 
     let expected = duration.map_or(100_000.0, |d| d * options.rate + 2.0);
@@ -202,6 +216,7 @@ pub async fn capture(path: &Path, options: &FrameOptions) -> Result<Captured, Fr
 
     let started = Instant::now();
     let count = output.stdout.len() / HASH_BYTES;
+    let frames = frame_rate.map(|fps| captured_frames(fps, options.rate, count));
     let mut captures = Vec::with_capacity(count);
     let mut sharpness_size = (0, 0);
     for (i, block) in output.stdout.chunks_exact(HASH_BYTES).enumerate() {
@@ -215,10 +230,13 @@ pub async fn capture(path: &Path, options: &FrameOptions) -> Result<Captured, Fr
         let (w, h, luma) = parse_pgm(&pgm).ok_or_else(|| bad(format!("capture {i}: bad PGM")))?;
         sharpness_size = (w, h);
         let luma = Luma::new(w, h, luma).ok_or_else(|| bad(format!("capture {i}: bad PGM")))?;
-        let timestamp = i as f64 / options.rate;
+        let (frame, timestamp) = match (&frames, frame_rate) {
+            (Some(frames), Some(fps)) => (frames[i], frames[i] as f64 / fps),
+            _ => (0, i as f64 / options.rate),
+        };
         captures.push(Capture {
             index: i as u32,
-            frame: frame_rate.map_or(0, |fps| (timestamp * fps).round() as u64),
+            frame,
             timestamp,
             hash: phash_32(&pixels),
             sharpness: laplacian_variance(luma),
@@ -237,6 +255,35 @@ pub async fn capture(path: &Path, options: &FrameOptions) -> Result<Captured, Fr
         decode_elapsed,
         analysis_elapsed: started.elapsed(),
     })
+}
+
+/// The `select` expression keeping the first frame at or after each capture instant
+/// `k / rate`: a frame is kept when `floor(t × rate)` is past that of the last kept frame (an
+/// instant without a frame of its own is skipped, never duplicated). The epsilon absorbs the
+/// float error of `t × rate` for frames exactly on an instant.
+fn capture_select(rate: f64) -> String {
+    format!(
+        "not(isnan(t))*(isnan(prev_selected_t)+gt(floor(t*{rate}+1e-6),\
+         floor(prev_selected_t*{rate}+1e-6)))"
+    )
+}
+
+/// The frame numbers of the first `count` frames [`capture_select`] keeps from a stream of
+/// `fps` frames per second starting at 0 (constant frame rate).
+fn captured_frames(fps: f64, rate: f64, count: usize) -> Vec<u64> {
+    let bucket = |frame: u64| (frame as f64 / fps * rate + 1e-6).floor();
+    let mut frames: Vec<u64> = Vec::with_capacity(count);
+    let mut frame = 0u64;
+    while frames.len() < count {
+        if frames
+            .last()
+            .is_none_or(|&last| bucket(frame) > bucket(last))
+        {
+            frames.push(frame);
+        }
+        frame += 1;
+    }
+    frames
 }
 
 /// A binary 8-bit PGM (`P5 W H 255`, whitespace-separated, no comments as ffmpeg writes it):
@@ -266,6 +313,16 @@ fn parse_pgm(data: &[u8]) -> Option<(usize, usize, &[u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn captures_are_the_first_frames_at_or_after_each_instant() {
+        assert_eq!(captured_frames(25.0, 1.0, 4), [0, 25, 50, 75]);
+        assert_eq!(captured_frames(25.0, 2.0, 4), [0, 13, 25, 38]);
+        assert_eq!(captured_frames(30000.0 / 1001.0, 1.0, 4), [0, 30, 60, 90]);
+        // More captures per second than frames: an instant without a frame is skipped.
+        assert_eq!(captured_frames(2.0, 4.0, 3), [0, 1, 2]);
+        assert!(captured_frames(25.0, 1.0, 0).is_empty());
+    }
 
     #[test]
     fn parses_ffmpegs_pgm() {

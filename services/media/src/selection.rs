@@ -3,12 +3,23 @@
 //!
 //! 1. Within each shot, captures are grouped in time order: a new group starts at every shot
 //!    start and whenever the normalised Hamming distance to the *previous* capture exceeds the
-//!    threshold (0.25). The first capture of a group represents it (Media2Cloud V4's rule).
+//!    threshold (0.25; Media2Cloud V4's rule), and also whenever the distance to the group's
+//!    *first* capture would exceed it, so a slow drift (a zoom, a pan) cannot carry a group
+//!    away from its representative. The first capture of a group represents it.
 //! 2. Across the whole asset, a group whose representative is within [`REUSE_THRESHOLD`] (≤)
 //!    of a representative already selected (an anchor shot returning, a repeated title card) is
-//!    not sent again: it `reusesCapture` that selected capture's results. Reuse is stricter than
+//!    not sent again: it `reusesCapture` that selected capture's results, provided *every*
+//!    capture of the group is within the threshold of it too. Reuse is stricter than
 //!    grouping: the hash keeps the DC term (as Media2Cloud's does), which pulls unrelated
-//!    frames of similar brightness to 0.19 of each other on bikes.mp4, too close for 0.25.
+//!    frames of similar brightness to 0.23 of each other on bikes.mp4, too close for 0.25.
+//!    Flat pictures (title cards, gradients, blank frames) are never reused: with the DC term
+//!    above the mean, their hashes have only a few bits set, so any two of them are within a
+//!    few bits whatever they show (a "Weather" card and a test pattern: 5 bits). A hash takes
+//!    part in reuse only with at least [`MIN_REUSE_BITS`] bits set.
+//!
+//! The guarantee: every capture is within the threshold of its `visionCapture`, the selected
+//! capture whose vision results it gets (its representative, or the capture its group reuses).
+//! It holds by construction; the triangle inequality alone would only give 0.25 + 0.125.
 //!
 //! Everything here is pure: captures and shot starts in, a [`Selection`] out.
 
@@ -20,6 +31,9 @@ use crate::phash::{PHash, hamming};
 pub const DEFAULT_THRESHOLD: f64 = 0.25;
 /// The distance (≤) under which a group reuses another group's vision results: 8 of 64 bits.
 pub const REUSE_THRESHOLD: f64 = 0.125;
+/// The fewest set bits of a hash that reuse trusts (as many as the reuse distance): sparser
+/// hashes are flat pictures, near each other by their sparseness alone.
+pub const MIN_REUSE_BITS: u32 = 8;
 
 /// One capture (1 fps by default) of the video, in time order.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -57,6 +71,12 @@ pub struct CaptureResult {
     pub selected: bool,
     /// For a representative whose group reuses another's results: the selected capture reused.
     pub reuses_capture: Option<u32>,
+    /// The selected capture whose vision results this capture gets: its representative, or
+    /// the capture its group reuses.
+    pub vision_capture: u32,
+    /// Normalised Hamming distance to [`CaptureResult::vision_capture`] (at most the
+    /// threshold).
+    pub distance_to_vision_capture: f64,
 }
 
 /// One group of consecutive, similar captures within a shot.
@@ -86,9 +106,12 @@ pub struct Totals {
     pub selected_for_vision: u32,
     /// Groups that reuse a selected representative instead.
     pub reused: u32,
-    /// The largest normalised distance of any capture to its group's representative (it can
-    /// exceed the threshold: groups chain on the previous capture, so a slow drift adds up).
+    /// The largest normalised distance of any capture to its group's representative (at most
+    /// the threshold).
     pub max_distance_to_representative: f64,
+    /// The largest normalised distance of any capture to the capture whose vision results it
+    /// gets (at most the threshold).
+    pub max_distance_to_vision_capture: f64,
 }
 
 /// The outcome of [`select`].
@@ -111,16 +134,23 @@ pub fn select(captures: &[Capture], shot_starts: &[u64], threshold: f64) -> Sele
     starts.sort_unstable();
     starts.dedup();
     let shot_of = |frame: u64| starts.partition_point(|&s| s <= frame) as u32;
-    let over = |a: PHash, b: PHash| f64::from(hamming(a, b)) / 64.0 > threshold;
+    let distance = |a: PHash, b: PHash| f64::from(hamming(a, b)) / 64.0;
 
     let mut results: Vec<CaptureResult> = Vec::with_capacity(captures.len());
     let mut groups: Vec<Group> = Vec::new();
+    // Per group: the hashes of its captures, for the reuse test.
+    let mut member_hashes: Vec<Vec<PHash>> = Vec::new();
     let mut previous: Option<(&Capture, u32)> = None;
     for capture in captures {
         let shot = shot_of(capture.frame);
-        let new_group = match previous {
-            None => true,
-            Some((prev, prev_shot)) => prev_shot != shot || over(prev.hash, capture.hash),
+        let new_group = match (previous, groups.last()) {
+            (Some((prev, prev_shot)), Some(group)) => {
+                let representative = captures_by_index(captures, group.representative);
+                prev_shot != shot
+                    || distance(prev.hash, capture.hash) > threshold
+                    || distance(representative.hash, capture.hash) > threshold
+            }
+            _ => true,
         };
         if new_group {
             groups.push(Group {
@@ -132,9 +162,14 @@ pub fn select(captures: &[Capture], shot_starts: &[u64], threshold: f64) -> Sele
                 selected: false,
                 reuses_capture: None,
             });
+            member_hashes.push(Vec::new());
         }
         let group = groups.last_mut().expect("a group was opened");
         group.last_capture = capture.index;
+        member_hashes
+            .last_mut()
+            .expect("a group was opened")
+            .push(capture.hash);
         let representative = captures_by_index(captures, group.representative);
         results.push(CaptureResult {
             index: capture.index,
@@ -145,42 +180,54 @@ pub fn select(captures: &[Capture], shot_starts: &[u64], threshold: f64) -> Sele
             shot,
             group: group.id,
             representative: group.representative,
-            distance_to_representative: f64::from(hamming(representative.hash, capture.hash))
-                / 64.0,
+            distance_to_representative: distance(representative.hash, capture.hash),
             selected: false,
             reuses_capture: None,
+            vision_capture: group.representative,
+            distance_to_vision_capture: 0.0,
         });
         previous = Some((capture, shot));
     }
 
     // Across the asset: reuse the nearest already-selected representative within the reuse
-    // threshold (ties: the earliest), else select.
+    // threshold that every capture of the group is within the threshold of (ties: the
+    // earliest), else select. Flat pictures neither reuse nor are reused.
     let reuse_threshold = threshold.min(REUSE_THRESHOLD);
+    let informative = |hash: PHash| hash.0.count_ones() >= MIN_REUSE_BITS;
     let mut selected: Vec<(u32, PHash)> = Vec::new();
-    for group in &mut groups {
+    for (group, members) in groups.iter_mut().zip(&member_hashes) {
         let hash = captures_by_index(captures, group.representative).hash;
-        let nearest = selected
+        let reusable = selected
             .iter()
+            .filter(|_| informative(hash))
+            .filter(|&&(_, h)| informative(h) && distance(h, hash) <= reuse_threshold)
+            .filter(|&&(_, h)| members.iter().all(|&m| distance(h, m) <= threshold))
             .map(|&(index, h)| (hamming(h, hash), index))
             .min();
-        match nearest {
-            Some((bits, index)) if f64::from(bits) / 64.0 <= reuse_threshold => {
-                group.reuses_capture = Some(index);
-            }
-            _ => {
+        match reusable {
+            Some((_, index)) => group.reuses_capture = Some(index),
+            None => {
                 group.selected = true;
                 selected.push((group.representative, hash));
             }
         }
     }
-    for result in &mut results {
+    for (result, capture) in results.iter_mut().zip(captures) {
+        let group = &groups[result.group as usize];
         if result.index == result.representative {
-            let group = &groups[result.group as usize];
             result.selected = group.selected;
             result.reuses_capture = group.reuses_capture;
         }
+        if let Some(reused) = group.reuses_capture {
+            result.vision_capture = reused;
+            result.distance_to_vision_capture =
+                distance(captures_by_index(captures, reused).hash, capture.hash);
+        } else {
+            result.distance_to_vision_capture = result.distance_to_representative;
+        }
     }
 
+    let max_of = |field: fn(&CaptureResult) -> f64| results.iter().map(field).fold(0.0, f64::max);
     let totals = Totals {
         captures: results.len() as u32,
         shots: groups
@@ -191,10 +238,8 @@ pub fn select(captures: &[Capture], shot_starts: &[u64], threshold: f64) -> Sele
         groups: groups.len() as u32,
         selected_for_vision: groups.iter().filter(|g| g.selected).count() as u32,
         reused: groups.iter().filter(|g| g.reuses_capture.is_some()).count() as u32,
-        max_distance_to_representative: results
-            .iter()
-            .map(|r| r.distance_to_representative)
-            .fold(0.0, f64::max),
+        max_distance_to_representative: max_of(|r| r.distance_to_representative),
+        max_distance_to_vision_capture: max_of(|r| r.distance_to_vision_capture),
     };
     Selection {
         threshold,
@@ -217,8 +262,18 @@ fn captures_by_index(captures: &[Capture], index: u32) -> &Capture {
 mod tests {
     use super::*;
 
-    /// Captures at 1 fps of a 25 fps video with the given hashes.
+    /// Every test hash is XORed with this: distances stay the same, and the hashes have the
+    /// bits set that a textured picture's have (see [`MIN_REUSE_BITS`]).
+    const TEXTURE: u64 = 0x5555_5555_5555_5555;
+
+    /// Captures at 1 fps of a 25 fps video with the given hashes (XOR [`TEXTURE`]).
     fn captures(hashes: &[u64]) -> Vec<Capture> {
+        let textured: Vec<u64> = hashes.iter().map(|h| h ^ TEXTURE).collect();
+        flat_captures(&textured)
+    }
+
+    /// Captures with exactly the given hashes.
+    fn flat_captures(hashes: &[u64]) -> Vec<Capture> {
         hashes
             .iter()
             .enumerate()
@@ -301,12 +356,15 @@ mod tests {
     #[test]
     fn a_slow_drift_yields_several_groups() {
         // Each capture flips 6 more bits than the previous (distance 6/64 between neighbours):
-        // never a new group by the previous-frame rule; the drift from the representative
-        // grows past the threshold, which the totals report.
+        // never a new group by the previous-frame rule, but the distance to the representative
+        // passes 16 bits every third capture, which starts a new group.
         let drift: Vec<u64> = (0..10).map(|i| ones(i * 6)).collect();
         let s = select(&captures(&drift), &[], DEFAULT_THRESHOLD);
-        assert_eq!(s.totals.groups, 1);
-        assert_eq!(s.totals.max_distance_to_representative, 54.0 / 64.0);
+        let groups: Vec<u32> = s.captures.iter().map(|c| c.group).collect();
+        assert_eq!(groups, vec![0, 0, 0, 1, 1, 1, 2, 2, 2, 3]);
+        assert_eq!(s.totals.max_distance_to_representative, 12.0 / 64.0);
+        // The representatives are 18 bits apart: nothing to reuse.
+        assert_eq!(s.totals.selected_for_vision, 4);
         // Steps of 18 bits exceed the threshold every time: a group per capture, and as no two
         // representatives are within 16 bits, every one is selected.
         let steps: Vec<u64> = (0..4).map(|i| ones(i * 18)).collect();
@@ -331,6 +389,87 @@ mod tests {
         let representatives: Vec<u32> = s.groups.iter().map(|g| g.representative).collect();
         assert_eq!(representatives, vec![0, 4, 8]);
         assert!(s.totals.max_distance_to_representative <= DEFAULT_THRESHOLD);
+    }
+
+    /// A deterministic pseudo-random sequence (64-bit LCG), for the drift test.
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn next(&mut self) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            self.0 >> 33
+        }
+    }
+
+    #[test]
+    fn every_capture_is_within_the_threshold_of_the_capture_whose_results_it_gets() {
+        // Random walks: each capture flips 0-9 random bits of the previous one; now and then
+        // the picture returns to an earlier capture with a few bits changed (a returning
+        // shot), and shots start every 7-20 captures. Whatever the path, every capture's
+        // vision capture is selected and within the threshold.
+        for seed in 0..50 {
+            let mut random = Lcg(seed);
+            let mut hashes: Vec<u64> = vec![random.next() << 31 ^ random.next()];
+            let mut shot_starts = Vec::new();
+            let mut next_shot = 0;
+            for i in 1..300usize {
+                let mut hash = if random.next().is_multiple_of(25) {
+                    hashes[(random.next() as usize) % i]
+                } else {
+                    hashes[i - 1]
+                };
+                for _ in 0..random.next() % 10 {
+                    hash ^= 1 << (random.next() % 64);
+                }
+                hashes.push(hash);
+                if i >= next_shot {
+                    shot_starts.push(i as u64 * 25);
+                    next_shot = i + 7 + (random.next() % 14) as usize;
+                }
+            }
+            let s = select(&captures(&hashes), &shot_starts, DEFAULT_THRESHOLD);
+            assert!(
+                s.totals.reused > 0,
+                "seed {seed}: the walk returns, some reuse"
+            );
+            for c in &s.captures {
+                let vision = &s.captures[c.vision_capture as usize];
+                assert!(vision.selected, "seed {seed}: {c:?}");
+                let d = f64::from(hamming(
+                    PHash(hashes[c.index as usize]),
+                    PHash(hashes[vision.index as usize]),
+                )) / 64.0;
+                assert_eq!(d, c.distance_to_vision_capture, "seed {seed}: {c:?}");
+                assert!(d <= DEFAULT_THRESHOLD, "seed {seed}: {c:?}");
+                assert!(
+                    c.distance_to_representative <= DEFAULT_THRESHOLD,
+                    "seed {seed}: {c:?}"
+                );
+            }
+            assert!(s.totals.max_distance_to_vision_capture <= DEFAULT_THRESHOLD);
+        }
+    }
+
+    #[test]
+    fn a_group_reuses_a_capture_only_if_all_its_captures_are_close_to_it() {
+        // Shot 1: the selected capture 0 (hash 0). Shot 2 starts 8 bits from it (reusable by
+        // the representative alone) and drifts 16 bits further the other way (same group):
+        // capture 2 would get results from 24 bits away (0.375), so shot 2 is selected.
+        let s = select(&captures(&[0, ones(8), ones(24)]), &[25], DEFAULT_THRESHOLD);
+        assert_eq!(s.totals.groups, 2);
+        assert_eq!(s.totals.reused, 0);
+        assert_eq!(selected(&s), vec![0, 1]);
+        assert_eq!(s.captures[2].vision_capture, 1);
+        assert_eq!(s.captures[2].distance_to_vision_capture, 16.0 / 64.0);
+        // Without the drift, shot 2 reuses capture 0, and its captures say so.
+        let s = select(&captures(&[0, ones(8), ones(12)]), &[25], DEFAULT_THRESHOLD);
+        assert_eq!(s.totals.reused, 1);
+        assert_eq!(s.captures[2].vision_capture, 0);
+        assert_eq!(s.captures[2].distance_to_vision_capture, 12.0 / 64.0);
+        assert_eq!(s.totals.max_distance_to_vision_capture, 12.0 / 64.0);
     }
 
     #[test]
@@ -369,15 +508,42 @@ mod tests {
     }
 
     #[test]
+    fn flat_pictures_are_never_reused() {
+        // A title card and a test pattern as Media2Cloud's hash sees them (the DC bit and a
+        // few more): 5 bits apart, different pictures. Each goes to vision.
+        let weather_card = 0x8800_2000_8800_2000;
+        let test_pattern = 0x8400_0000_0000_0000;
+        let s = select(
+            &flat_captures(&[test_pattern, weather_card]),
+            &[25],
+            DEFAULT_THRESHOLD,
+        );
+        assert_eq!(s.totals.reused, 0);
+        assert_eq!(selected(&s), vec![0, 1]);
+        // The same card returning is not reused either: its hash cannot tell it from others.
+        let s = select(
+            &flat_captures(&[weather_card, weather_card]),
+            &[25],
+            DEFAULT_THRESHOLD,
+        );
+        assert_eq!(s.totals.selected_for_vision, 2);
+        // A textured picture with 8 bits set is reused.
+        let s = select(&flat_captures(&[0xff, 0xff]), &[25], DEFAULT_THRESHOLD);
+        assert_eq!(s.totals.reused, 1);
+    }
+
+    #[test]
     fn serializes_in_camel_case() {
         let s = select(&captures(&[0, 0]), &[], DEFAULT_THRESHOLD);
         let json = serde_json::to_value(&s).unwrap();
         assert_eq!(json["totals"]["selectedForVision"], 1);
-        assert_eq!(json["captures"][0]["hash"], "0000000000000000");
+        assert_eq!(json["captures"][0]["hash"], "5555555555555555");
         assert_eq!(
             json["captures"][0]["reusesCapture"],
             serde_json::Value::Null
         );
         assert_eq!(json["captures"][1]["distanceToRepresentative"], 0.0);
+        assert_eq!(json["captures"][1]["visionCapture"], 0);
+        assert_eq!(json["totals"]["maxDistanceToVisionCapture"], 0.0);
     }
 }

