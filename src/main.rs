@@ -121,6 +121,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// EBU R128 loudness of every audio track of one file (integrated, range, true peak, maximum
+    /// momentary), silences, and which tracks carry sound, without the bus.
+    Loudness {
+        /// The audio or video file.
+        file: PathBuf,
+        /// One JSON object (with the 1-second loudness series), for scripts.
+        #[arg(long)]
+        json: bool,
+    },
     /// When each label, person and line of text is on screen in an analysed video, with the
     /// names given to faces so far.
     Timelines {
@@ -243,6 +252,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         } => commands::frames::frames(&file, rate, shots.as_deref(), json).await,
         Command::Shots { file, json } => commands::shots::shots(&file, json).await,
+        Command::Loudness { file, json } => commands::loudness::loudness(&file, json).await,
         Command::Timelines {
             asset,
             feature,
