@@ -35,3 +35,4 @@ bench:
 	cargo bench -p mediasift-media --bench md5
 	scripts/bench-md5.sh
 	scripts/bench-ingest.sh
+	scripts/bench-shots.sh
