@@ -17,8 +17,14 @@
 //!    few bits whatever they show (a "Weather" card and a test pattern: 5 bits). A hash takes
 //!    part in reuse only with at least [`MIN_REUSE_BITS`] bits set.
 //!
-//! The guarantee: every capture is within the threshold of its `visionCapture`, the selected
-//! capture whose vision results it gets (its representative, or the capture its group reuses).
+//! 3. A technical cue that holds still (black, colour bars) is one group whatever its hashes say,
+//!    represented by its *sharpest* capture, not its first: one call at most for a whole
+//!    stretch of bars or black ([`select_with_stills`]).
+//!
+//! The guarantee: every capture outside still cues is within the threshold of its
+//! `visionCapture`, the selected capture whose vision results it gets (its representative, or
+//! the capture its group reuses). Inside a still cue the detector has already said the pictures
+//! are one technical picture; their hashes may still wander (noise on flat pictures).
 //! It holds by construction; the triangle inequality alone would only give 0.25 + 0.125.
 //!
 //! Everything here is pure: captures and shot starts in, a [`Selection`] out.
@@ -93,6 +99,19 @@ pub struct Group {
     pub selected: bool,
     /// Otherwise the selected capture whose results it reuses.
     pub reuses_capture: Option<u32>,
+    /// For the group of a still cue: its kind (`Black`, `ColourBars`); its representative is
+    /// its sharpest capture.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cue: Option<String>,
+}
+
+/// A stretch of frames `start_frame..=end_frame` that shows one still technical picture
+/// (black, colour bars): one group, whatever the hashes say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Still {
+    pub start_frame: u64,
+    pub end_frame: u64,
+    pub kind: String,
 }
 
 /// Counts over the asset.
@@ -129,6 +148,22 @@ pub struct Selection {
 /// group, and marks groups that can reuse an already-selected representative.
 /// `threshold` is on the normalised Hamming distance ([`DEFAULT_THRESHOLD`]).
 pub fn select(captures: &[Capture], shot_starts: &[u64], threshold: f64) -> Selection {
+    select_with_stills(captures, shot_starts, &[], threshold)
+}
+
+/// [`select`], with the captures inside each of `stills` made one group represented by its
+/// sharpest capture.
+pub fn select_with_stills(
+    captures: &[Capture],
+    shot_starts: &[u64],
+    stills: &[Still],
+    threshold: f64,
+) -> Selection {
+    let still_of = |frame: u64| {
+        stills
+            .iter()
+            .position(|s| s.start_frame <= frame && frame <= s.end_frame)
+    };
     // A start at frame 0 is the first shot itself; every later start opens the next shot.
     let mut starts: Vec<u64> = shot_starts.iter().copied().filter(|&s| s > 0).collect();
     starts.sort_unstable();
@@ -140,15 +175,18 @@ pub fn select(captures: &[Capture], shot_starts: &[u64], threshold: f64) -> Sele
     let mut groups: Vec<Group> = Vec::new();
     // Per group: the hashes of its captures, for the reuse test.
     let mut member_hashes: Vec<Vec<PHash>> = Vec::new();
-    let mut previous: Option<(&Capture, u32)> = None;
+    let mut previous: Option<(&Capture, u32, Option<usize>)> = None;
     for capture in captures {
         let shot = shot_of(capture.frame);
+        let still = still_of(capture.frame);
         let new_group = match (previous, groups.last()) {
-            (Some((prev, prev_shot)), Some(group)) => {
+            (Some((prev, prev_shot, prev_still)), Some(group)) => {
                 let representative = captures_by_index(captures, group.representative);
                 prev_shot != shot
-                    || distance(prev.hash, capture.hash) > threshold
-                    || distance(representative.hash, capture.hash) > threshold
+                    || prev_still != still
+                    || (still.is_none()
+                        && (distance(prev.hash, capture.hash) > threshold
+                            || distance(representative.hash, capture.hash) > threshold))
             }
             _ => true,
         };
@@ -161,6 +199,7 @@ pub fn select(captures: &[Capture], shot_starts: &[u64], threshold: f64) -> Sele
                 last_capture: capture.index,
                 selected: false,
                 reuses_capture: None,
+                cue: still.map(|i| stills[i].kind.clone()),
             });
             member_hashes.push(Vec::new());
         }
@@ -186,7 +225,32 @@ pub fn select(captures: &[Capture], shot_starts: &[u64], threshold: f64) -> Sele
             vision_capture: group.representative,
             distance_to_vision_capture: 0.0,
         });
-        previous = Some((capture, shot));
+        previous = Some((capture, shot, still));
+    }
+
+    // A still cue's group is represented by its sharpest capture.
+    for group in groups.iter_mut().filter(|g| g.cue.is_some()) {
+        let members = || {
+            results
+                .iter()
+                .filter(|r| r.group == group.id)
+                .map(|r| captures_by_index(captures, r.index))
+        };
+        let Some(sharpest) = members().max_by(|a, b| {
+            a.sharpness
+                .total_cmp(&b.sharpness)
+                .then_with(|| b.index.cmp(&a.index))
+        }) else {
+            continue;
+        };
+        let (index, hash) = (sharpest.index, sharpest.hash);
+        group.representative = index;
+        for result in results.iter_mut().filter(|r| r.group == group.id) {
+            result.representative = index;
+            result.vision_capture = index;
+            result.distance_to_representative =
+                distance(hash, captures_by_index(captures, result.index).hash);
+        }
     }
 
     // Across the asset: reuse the nearest already-selected representative within the reuse
@@ -530,6 +594,40 @@ mod tests {
         // A textured picture with 8 bits set is reused.
         let s = select(&flat_captures(&[0xff, 0xff]), &[25], DEFAULT_THRESHOLD);
         assert_eq!(s.totals.reused, 1);
+    }
+
+    #[test]
+    fn a_still_cue_is_one_group_represented_by_its_sharpest_capture() {
+        // Colour bars over captures 1–4 whose hashes wander (compression noise on a flat
+        // picture can flip many bits), then the programme.
+        let mut all = captures(&[0, ones(20), ones(40), 0, ones(20), !0u64 << 10]);
+        for (capture, sharpness) in all.iter_mut().zip([50.0, 10.0, 30.0, 90.0, 90.0, 40.0]) {
+            capture.sharpness = sharpness;
+        }
+        let bars = Still {
+            start_frame: 25,
+            end_frame: 4 * 25 + 24,
+            kind: "ColourBars".into(),
+        };
+        let s = select_with_stills(&all, &[], std::slice::from_ref(&bars), DEFAULT_THRESHOLD);
+        let groups: Vec<(u32, u32, Option<&str>)> = s
+            .groups
+            .iter()
+            .map(|g| (g.first_capture, g.representative, g.cue.as_deref()))
+            .collect();
+        // The sharpest of the bars is capture 3 (a tie with 4 goes to the earlier).
+        assert_eq!(
+            groups,
+            vec![(0, 0, None), (1, 3, Some("ColourBars")), (5, 5, None)]
+        );
+        assert_eq!(selected(&s), vec![0, 3, 5]);
+        for capture in &s.captures[1..5] {
+            assert_eq!(capture.vision_capture, 3);
+            assert_eq!(capture.representative, 3);
+        }
+        assert!(s.captures[3].selected && !s.captures[1].selected);
+        // Without the cue, the same hashes make more groups.
+        assert!(select(&all, &[], DEFAULT_THRESHOLD).totals.groups > 3);
     }
 
     #[test]

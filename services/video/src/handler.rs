@@ -15,8 +15,8 @@ use mediasift_kit::ports::{Body, PutOptions, Retryable, StoreError, split_s3_uri
 use mediasift_kit::{Failure, Handler, HandlerError, Ports, Subscriptions};
 use mediasift_media::phash::{Luma, laplacian_variance, phash};
 use mediasift_media::process::ToolError;
-use mediasift_media::selection::{self, Capture, DEFAULT_THRESHOLD, Selection};
-use mediasift_media::shots::{self, ShotsError};
+use mediasift_media::selection::{self, Capture, DEFAULT_THRESHOLD, Selection, Still};
+use mediasift_media::shots::{self, CueKind, ShotsError};
 use mediasift_schemas::{
     AnalysisKind, AnalysisPlan, Envelope, EventDetail, RawEvent, ResultRef, SkippedFeature,
     VideoAnalysisCompleted, VideoAnalysisSummary, VideoIngested, sources,
@@ -299,7 +299,18 @@ impl Video {
             .captures(&asset, &detail.outputs.frame_captures, scratch.path())
             .await?;
         let starts: Vec<u64> = shots.shots.iter().map(|s| s.start_frame).collect();
-        let selection = selection::select(&captures, &starts, DEFAULT_THRESHOLD);
+        let stills: Vec<Still> = shots
+            .cues
+            .iter()
+            .filter(|c| matches!(c.kind, CueKind::Black | CueKind::ColourBars))
+            .map(|c| Still {
+                start_frame: c.start_frame,
+                end_frame: c.end_frame,
+                kind: format!("{:?}", c.kind),
+            })
+            .collect();
+        let selection =
+            selection::select_with_stills(&captures, &starts, &stills, DEFAULT_THRESHOLD);
 
         // 3. Vision on the selected captures, feature by feature.
         let plan = &detail.plan;

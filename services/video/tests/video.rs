@@ -404,6 +404,58 @@ async fn faces_are_found_by_the_local_cascade_and_put_on_a_timeline() {
 }
 
 #[tokio::test]
+async fn colour_bars_are_analysed_once_on_their_sharpest_capture() {
+    let harness = Harness::new().await;
+    let clip = harness.dir.path().join("bars.mp4");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "smptebars=s=640x360:r=25:d=3",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=s=640x360:r=25:d=3",
+        "-filter_complex",
+        "[0:v][1:v]concat=n=2:v=1[v]",
+        "-map",
+        "[v]",
+        "-pix_fmt",
+        "yuv420p",
+        clip.to_str().unwrap(),
+    ]);
+    let event = harness.ingested(&clip, Uuid::from_u128(0xba25), 25).await;
+    let (_, done) = harness.handle(&event).await;
+    let shots = harness.result(&done, "shots").await;
+    assert_eq!(shots["cues"][0]["kind"], "ColourBars", "{}", shots["cues"]);
+    let frames = harness.result(&done, "frames").await;
+    let bars = &frames["groups"][0];
+    assert_eq!(bars["cue"], "ColourBars", "{}", frames["groups"]);
+    assert_eq!(
+        (bars["firstCapture"].as_u64(), bars["lastCapture"].as_u64()),
+        (Some(0), Some(2))
+    );
+    let captures = frames["captures"].as_array().unwrap();
+    // The sharpest; on a tie (identical bars) the earliest.
+    let sharpest = captures[..3]
+        .iter()
+        .reduce(|best, c| {
+            if c["sharpness"].as_f64() > best["sharpness"].as_f64() {
+                c
+            } else {
+                best
+            }
+        })
+        .unwrap();
+    assert_eq!(bars["representative"], sharpest["index"]);
+    let analysed: Vec<&Value> = captures[..3]
+        .iter()
+        .filter(|c| c["selected"] == true)
+        .collect();
+    assert_eq!(analysed.len(), 1, "one vision call for the bars");
+}
+
+#[tokio::test]
 async fn names_given_to_faces_later_show_in_timelines_read_afterwards() {
     let harness = Harness::new().await;
     let asset_id = Uuid::from_u128(0x1a7e);
