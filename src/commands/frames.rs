@@ -6,9 +6,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use mediasift_media::frames::{FrameAnalysis, FrameOptions, analyse_file};
+use mediasift_media::selection::Still;
 
 /// Analyses `file` within the shots listed in `shots_json` (a `mediasift shots --json`
-/// output), or as one shot.
+/// output; its black and colour-bar cues are one group each, as in the video service), or as
+/// one shot.
 pub async fn frames(
     file: &Path,
     rate: f64,
@@ -19,11 +21,11 @@ pub async fn frames(
         rate,
         ..FrameOptions::default()
     };
-    let shot_starts = match shots_json {
-        Some(path) => read_shot_starts(path)?,
-        None => Vec::new(),
+    let (shot_starts, stills) = match shots_json {
+        Some(path) => read_shot_list(path)?,
+        None => (Vec::new(), Vec::new()),
     };
-    let analysis = analyse_file(file, &options, &shot_starts)
+    let analysis = analyse_file(file, &options, &shot_starts, &stills)
         .await
         .with_context(|| format!("cannot analyse the frames of {}", file.display()))?;
     if json {
@@ -34,13 +36,29 @@ pub async fn frames(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The start frames of the shots in a `mediasift shots --json` document.
-fn read_shot_starts(path: &Path) -> anyhow::Result<Vec<u64>> {
+/// The start frames of the shots, and the black and colour-bar cues, in a
+/// `mediasift shots --json` document.
+fn read_shot_list(path: &Path) -> anyhow::Result<(Vec<u64>, Vec<Still>)> {
     let bytes = std::fs::read(path)
         .with_context(|| format!("cannot read the shot list {}", path.display()))?;
     let document: serde_json::Value = serde_json::from_slice(&bytes)
         .with_context(|| format!("{} is not JSON", path.display()))?;
-    document["shots"]
+    let stills = document["cues"]
+        .as_array()
+        .map(|cues| {
+            cues.iter()
+                .filter_map(|cue| {
+                    let kind = cue["kind"].as_str()?;
+                    matches!(kind, "Black" | "ColourBars").then_some(Still {
+                        start_frame: cue["startFrame"].as_u64()?,
+                        end_frame: cue["endFrame"].as_u64()?,
+                        kind: kind.to_owned(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let starts = document["shots"]
         .as_array()
         .and_then(|shots| {
             shots
@@ -53,7 +71,8 @@ fn read_shot_starts(path: &Path) -> anyhow::Result<Vec<u64>> {
                 "{} is not a `mediasift shots --json` output (no shots[].startFrame)",
                 path.display()
             )
-        })
+        })?;
+    Ok((starts, stills))
 }
 
 /// The captures as a table, then the totals.

@@ -21,7 +21,7 @@ use serde::Serialize;
 use crate::phash::{HASH_INPUT_SIDE, Luma, laplacian_variance, phash_32};
 use crate::probe::{ProbeError, ProbeOptions, probe_with};
 use crate::process::{RunOptions, ToolError, run_with};
-use crate::selection::{Capture, DEFAULT_THRESHOLD, Selection, select};
+use crate::selection::{Capture, DEFAULT_THRESHOLD, Selection, Still, select_with_stills};
 
 const HASH_BYTES: usize = HASH_INPUT_SIDE * HASH_INPUT_SIDE;
 
@@ -98,14 +98,15 @@ pub struct FrameAnalysis {
 }
 
 /// Captures `path` and selects within the shots starting at `shot_starts` (frame numbers;
-/// empty: the whole video is one shot).
+/// empty: the whole video is one shot), each of `stills` (black, colour bars) one group.
 pub async fn analyse_file(
     path: &Path,
     options: &FrameOptions,
     shot_starts: &[u64],
+    stills: &[Still],
 ) -> Result<FrameAnalysis, FramesError> {
     let captured = capture(path, options).await?;
-    let selection = select(&captured.captures, shot_starts, options.threshold);
+    let selection = select_with_stills(&captured.captures, shot_starts, stills, options.threshold);
     Ok(FrameAnalysis {
         file: path.to_path_buf(),
         rate: options.rate,

