@@ -36,3 +36,4 @@ bench:
 	scripts/bench-md5.sh
 	scripts/bench-ingest.sh
 	scripts/bench-shots.sh
+	scripts/bench-loudness.sh

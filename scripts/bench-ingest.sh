@@ -4,14 +4,15 @@
 # side by side with plain ffmpeg writing the same media outputs in one invocation, plus
 # md5sum for the checksum. Prints both and their ratio.
 #
-#   scripts/bench-ingest.sh            # uses target/release/mediasift (built if missing)
+#   scripts/bench-ingest.sh            # builds and uses target/release/mediasift
 #   BENCH_MINUTES=2 scripts/bench-ingest.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 minutes=${BENCH_MINUTES:-10}
 target=${CARGO_TARGET_DIR:-target}
+# Built every time (a no-op when fresh): a stale binary would measure old code.
+[[ -n "${MEDIASIFT_BIN:-}" ]] || cargo build --release -q
 bin=${MEDIASIFT_BIN:-$target/release/mediasift}
-[[ -x "$bin" ]] || cargo build --release -q
 work=.cache/bench
 mkdir -p "$work"
 source_file="$work/test-${minutes}min-720p.mp4"

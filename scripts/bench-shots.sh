@@ -8,13 +8,14 @@
 #     and a check that every 1-fps capture is within 0.25 of the capture whose results it gets.
 # The clips are made once by scripts/make-bench-media.sh; scripts/bench_shots.py measures.
 #
-#   scripts/bench-shots.sh                 # uses target/release/mediasift (built if missing)
+#   scripts/bench-shots.sh                 # builds and uses target/release/mediasift
 #   BENCH_RUNS=1 scripts/bench-shots.sh    # one run per tool and clip (default: best of 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${CARGO_TARGET_DIR:-target}
+# Built every time (a no-op when fresh): a stale binary would measure old code.
+[[ -n "${MEDIASIFT_BIN:-}" ]] || cargo build --release -q
 bin=${MEDIASIFT_BIN:-$target/release/mediasift}
-[[ -x "$bin" ]] || cargo build --release -q
 [[ -x .venv/bin/scenedetect ]] || { echo "PySceneDetect is missing: run scripts/setup.sh"; exit 1; }
 scripts/make-bench-media.sh
 exec .venv/bin/python scripts/bench_shots.py "$bin" \
