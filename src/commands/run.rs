@@ -353,6 +353,34 @@ fn describe_event(event: &RawEvent) -> String {
             summary["technicalCues"].as_u64().unwrap_or(0)
         ));
     }
+    // Analyses: which features ran, which were skipped and why.
+    let features = [
+        "labels",
+        "faces",
+        "celebrities",
+        "faceMatch",
+        "text",
+        "moderation",
+    ];
+    let ran: Vec<&str> = detail["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["name"].as_str())
+        .filter(|name| features.contains(name))
+        .collect();
+    if !ran.is_empty() {
+        facts.push(format!("vision: {}", ran.join(", ")));
+    }
+    let mut skipped: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for skip in detail["skipped"].as_array().into_iter().flatten() {
+        if let (Some(feature), Some(reason)) = (skip["feature"].as_str(), skip["reason"].as_str()) {
+            skipped.entry(reason).or_default().push(feature);
+        }
+    }
+    for (reason, features) in skipped {
+        facts.push(format!("skipped {} ({reason})", features.join(", ")));
+    }
     if let Some(cause) = detail["cause"].as_str() {
         facts.push(cause.to_owned());
     }
