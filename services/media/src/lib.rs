@@ -1,9 +1,10 @@
 //! Shared media primitives for the mediasift services: subprocess runners with timeouts,
 //! probing and media-type detection, resumable checksums, still-image and PDF inspection and
 //! rendering, streamed frame decode, shots and technical cues with SMPTE timecodes, perceptual
-//! hashes and dynamic frame selection, a Haar face detector, and EBU R128 loudness per audio
-//! track.
+//! hashes and dynamic frame selection, a Haar face detector, EBU R128 loudness per audio
+//! track, and captions (WebVTT, SRT) from timed words.
 
+pub mod captions;
 pub mod decode;
 pub mod faces;
 pub mod frames;
