@@ -1,8 +1,8 @@
 //! The audio service: per-track loudness and silent tracks, speech to text, captions and
 //! language.
-//!
-//! Its handler arrives with the audio analysis issue; for now the crate declares what it
-//! subscribes to.
+
+pub mod language;
+pub mod speech;
 
 use mediasift_kit::{Rule, Subscriptions};
 use mediasift_schemas::{
