@@ -1,6 +1,14 @@
 //! The language port: text in (one document per 1-minute window of the transcript),
 //! keyphrases, entities and sentiment out.
 
+#[cfg(feature = "aws")]
+pub mod comprehend;
+pub mod local;
+
+#[cfg(feature = "aws")]
+pub use comprehend::{ComprehendConfig, ComprehendLanguage};
+pub use local::LocalLanguage;
+
 use async_trait::async_trait;
 use mediasift_kit::ports::Retryable;
 use serde::{Deserialize, Serialize};
