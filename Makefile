@@ -37,3 +37,4 @@ bench:
 	scripts/bench-ingest.sh
 	scripts/bench-shots.sh
 	scripts/bench-loudness.sh
+	scripts/bench-speech.sh

@@ -5,6 +5,7 @@
 #   newsreel.mp4   12 s 640x360 25 fps: four shots with hard cuts at frames 75, 150 and 225,
 #                  a 440 Hz tone with one second of silence at each cut
 #   tone.m4a       5 s stereo 1 kHz tone (audio only)
+#   briefing.m4a   a short spoken news briefing by espeak-ng (speech for the audio service)
 #   photo.jpg      a 1280x720 test card with EXIF: camera, date, GPS, orientation 6
 #   leaflet.pdf    a two-page PDF with a text layer
 set -euo pipefail
@@ -37,6 +38,15 @@ newsreel() {
 tone() {
   "${ff[@]}" -f lavfi -i "sine=frequency=1000:sample_rate=44100:duration=5" \
     -ac 2 -c:a aac -b:a 128k -f ipod "$1"
+}
+
+briefing() {
+  local wav="${1%.*}.wav"
+  espeak-ng -v en-us -s 150 -w "$wav" "Good evening. Here is the news. The city council in London approved the new \
+bridge today, and engineers say work will start in the spring. In sport, the home team won \
+a wonderful match on Saturday."
+  "${ff[@]}" -i "$wav" -ac 1 -c:a aac -b:a 64k -f ipod "$1"
+  rm -f "$wav"
 }
 
 photo() {
@@ -86,5 +96,6 @@ PY
 
 make_one newsreel.mp4 newsreel
 make_one tone.m4a tone
+make_one briefing.m4a briefing
 make_one photo.jpg photo
 make_one leaflet.pdf leaflet

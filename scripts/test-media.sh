@@ -9,6 +9,10 @@
 #                                     Pillow's source tarball, Tests/images)
 #   .cache/test-media/forensics       -> the files of Debian's forensics-samples-files package
 #                                     (phone photos and video, PDFs incl. password-protected)
+#   .cache/test-media/librivox/       LibriVox speech clips (Sense and Sensibility, read aloud)
+#                                     from Debian's pocketsphinx-testdata: <id>.wav (16 kHz mono
+#                                     16-bit PCM) and <id>.txt (what is said, one line); fileids
+#                                     lists the ids
 #
 # Run by scripts/setup.sh; safe to run on its own. Set TEST_MEDIA_DIR to fetch elsewhere.
 set -euo pipefail
@@ -165,6 +169,62 @@ else
   log "forensics-samples-files ($root) linked at $FOR_LINK in $((SECONDS - start)) s:"
   mapfile -t forensic_files < <(find -L "$FOR_LINK/" -type f | sort)
   show "${forensic_files[@]}"
+fi
+
+# --- LibriVox speech clips with transcripts (Debian's pocketsphinx-testdata) ---------------------
+LV_DIR="$DEST/librivox"
+LV_PKG=pocketsphinx-testdata
+# Complete when the id list is there and every id has its WAV and its text (fileids is written
+# last, so a run cut short is redone).
+librivox_present() {
+  [ -s "$LV_DIR/fileids" ] || return 1
+  local id
+  while read -r id; do
+    [ -n "$id" ] || continue
+    all_present "$LV_DIR" "$id.wav" "$id.txt" || return 1
+  done < "$LV_DIR/fileids"
+}
+if librivox_present; then
+  log "LibriVox speech clips already in $LV_DIR"
+elif ! has_candidate "$LV_PKG"; then
+  log "Debian package $LV_PKG is not available in this Debian (apt-cache policy has no" \
+      "candidate): skipping it; the speech tests that need it will fail saying so"
+else
+  start=$SECONDS
+  if ! dpkg-query -W -f='${Status}' "$LV_PKG" 2>/dev/null | grep -q "install ok installed"; then
+    log "installing Debian package $LV_PKG (~10 MB)"
+    if ! DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+        "$LV_PKG" >"$tmp/apt.log" 2>&1; then
+      cat "$tmp/apt.log" >&2
+      die "apt-get install $LV_PKG failed (output above)"
+    fi
+  fi
+  # Wherever the package puts them: the folder that holds librivox/transcription.
+  transcription=$(dpkg -L "$LV_PKG" | grep '/librivox/transcription$' | head -n1 || true)
+  [ -n "$transcription" ] && [ -s "$transcription" ] \
+    || die "$LV_PKG is installed but has no librivox/transcription (dpkg -L)"
+  src=${transcription%/transcription}
+  mkdir -p "$LV_DIR"
+  # transcription lines read "<s> words ... </s> (<id>)".
+  ids=()
+  while IFS= read -r line; do
+    [[ $line =~ ^\<s\>\ (.*)\ \</s\>\ \((.+)\)$ ]] || continue
+    text=${BASH_REMATCH[1]} id=${BASH_REMATCH[2]}
+    [ -s "$src/$id.wav" ] || die "$LV_PKG lists $id in librivox/transcription but has no $id.wav"
+    # Re-encoded to exactly what ingest makes for speech: 16 kHz, mono, 16-bit PCM WAV.
+    ffmpeg -nostdin -hide_banner -loglevel error -y -i "$src/$id.wav" -map_metadata -1 \
+      -ac 1 -ar 16000 -c:a pcm_s16le -fflags +bitexact "$LV_DIR/$id.part.wav"
+    mv "$LV_DIR/$id.part.wav" "$LV_DIR/$id.wav"
+    printf '%s\n' "$text" > "$LV_DIR/$id.txt"
+    ids+=("$id")
+  done < "$transcription"
+  [ "${#ids[@]}" -gt 0 ] || die "$transcription has no line of the form '<s> ... </s> (id)'"
+  printf '%s\n' "${ids[@]}" > "$LV_DIR/fileids.part"
+  mv "$LV_DIR/fileids.part" "$LV_DIR/fileids"
+  log "LibriVox clips from $src converted into $LV_DIR in $((SECONDS - start)) s:"
+  files=()
+  for id in "${ids[@]}"; do files+=("$LV_DIR/$id.wav"); done
+  show "${files[@]}"
 fi
 
 log "test media in $DEST: $(du -shL "$DEST" | cut -f1)"

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use mediasift_audio::AudioConfig;
 use mediasift_ingest::IngestConfig;
 use mediasift_kit::local::bus::BusConfig;
 use mediasift_media::image::ImageLimits;
@@ -117,6 +118,15 @@ impl LocalConfig {
     pub fn video_config(&self) -> VideoConfig {
         VideoConfig {
             scratch_dir: self.data_dir.join("scratch"),
+        }
+    }
+
+    /// The audio service's settings: it shares the runtime's scratch folder; chapters need a
+    /// generative backend, which runs only on AWS.
+    pub fn audio_config(&self) -> AudioConfig {
+        AudioConfig {
+            scratch_dir: self.data_dir.join("scratch"),
+            ..AudioConfig::default()
         }
     }
 

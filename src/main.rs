@@ -5,7 +5,7 @@ mod commands;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
 #[command(
@@ -130,6 +130,24 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Speech to text of one audio or video file with the local engine (whisper tiny.en, or
+    /// pocketsphinx when whisper is not installed), without the bus. Plain text by default.
+    Transcribe {
+        /// The audio or video file (its first audio track is transcribed).
+        file: PathBuf,
+        /// The transcript's JSON: engine, language, segments, words with timings.
+        #[arg(long, group = "format")]
+        json: bool,
+        /// WebVTT captions (2 lines of 42 characters, 1–7 s per cue).
+        #[arg(long, group = "format")]
+        vtt: bool,
+        /// SRT captions (the same cues).
+        #[arg(long, group = "format")]
+        srt: bool,
+        /// The speech engine.
+        #[arg(long, value_enum, default_value_t = SpeechEngine::Auto)]
+        engine: SpeechEngine,
+    },
     /// When each label, person and line of text is on screen in an analysed video, with the
     /// names given to faces so far.
     Timelines {
@@ -169,6 +187,27 @@ enum Command {
         #[arg(long)]
         event: PathBuf,
     },
+}
+
+/// The local speech engine `transcribe` uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SpeechEngine {
+    /// whisper when installed, else pocketsphinx.
+    Auto,
+    /// whisper tiny.en through faster-whisper.
+    Whisper,
+    /// pocketsphinx 5 with its bundled English model.
+    Pocketsphinx,
+}
+
+impl From<SpeechEngine> for mediasift_audio::speech::Engine {
+    fn from(engine: SpeechEngine) -> Self {
+        match engine {
+            SpeechEngine::Auto => Self::Auto,
+            SpeechEngine::Whisper => Self::Whisper,
+            SpeechEngine::Pocketsphinx => Self::Pocketsphinx,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -253,6 +292,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => commands::frames::frames(&file, rate, shots.as_deref(), json).await,
         Command::Shots { file, json } => commands::shots::shots(&file, json).await,
         Command::Loudness { file, json } => commands::loudness::loudness(&file, json).await,
+        Command::Transcribe {
+            file,
+            json,
+            vtt,
+            srt,
+            engine,
+        } => {
+            use commands::transcribe::Format;
+            let format = match (json, vtt, srt) {
+                (true, _, _) => Format::Json,
+                (_, true, _) => Format::WebVtt,
+                (_, _, true) => Format::Srt,
+                _ => Format::Text,
+            };
+            commands::transcribe::transcribe(&file, format, engine.into()).await
+        }
         Command::Timelines {
             asset,
             feature,

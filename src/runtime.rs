@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use mediasift_audio::Audio;
 use mediasift_ingest::Ingest;
 use mediasift_kit::local::bus::{BusError, LocalBus};
 use mediasift_kit::local::objects::LocalObjectStore;
@@ -19,6 +20,7 @@ pub fn handlers(config: &LocalConfig) -> Vec<Arc<dyn Handler>> {
     vec![
         Arc::new(Ingest::local(config.ingest_config())),
         Arc::new(Video::local(config.video_config())),
+        Arc::new(Audio::local(config.audio_config())),
     ]
 }
 

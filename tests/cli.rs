@@ -401,3 +401,84 @@ fn run_on_a_video_waits_for_the_video_service_and_succeeds() {
         "{stdout}"
     );
 }
+
+fn flite(text: &str, to: &std::path::Path) {
+    let out = Command::new("flite")
+        .args(["-t", text, "-o"])
+        .arg(to)
+        .output()
+        .expect("flite runs (scripts/setup.sh installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `transcribe` prints the text, the transcript's JSON or captions, and names the engine.
+#[test]
+fn transcribe_prints_text_json_and_captions() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("fox.wav");
+    flite(
+        "The quick brown fox jumps over the lazy dog near the river bank.",
+        &wav,
+    );
+    let wav = wav.to_str().unwrap();
+    let (status, stdout, stderr) = mediasift(&["transcribe", wav]);
+    assert_eq!(status, 0, "{stderr}");
+    assert!(
+        stdout.to_lowercase().contains("quick brown fox"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("words by whisper tiny.en"), "{stderr}");
+
+    let (status, stdout, stderr) = mediasift(&["transcribe", wav, "--json"]);
+    assert_eq!(status, 0, "{stderr}");
+    let transcript: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(transcript["engine"], "whisper tiny.en");
+    let words = transcript["words"].as_array().unwrap();
+    assert!(words.len() >= 12, "{transcript}");
+    assert!(words[0]["start"].as_f64().unwrap() < words[11]["start"].as_f64().unwrap());
+
+    let (status, stdout, stderr) = mediasift(&["transcribe", wav, "--vtt"]);
+    assert_eq!(status, 0, "{stderr}");
+    assert!(stdout.starts_with("WEBVTT\n\n00:00:0"), "{stdout}");
+    let (status, stdout, stderr) = mediasift(&["transcribe", wav, "--srt"]);
+    assert_eq!(status, 0, "{stderr}");
+    assert!(stdout.starts_with("1\n00:00:0"), "{stdout}");
+
+    let (status, _, stderr) = mediasift(&["transcribe", wav, "--vtt", "--srt"]);
+    assert_eq!(status, 2, "one format at a time: {stderr}");
+    let (status, _, stderr) = mediasift(&["transcribe", "Cargo.toml"]);
+    assert_eq!(status, 2);
+    assert!(stderr.contains("no audio stream"), "{stderr}");
+}
+
+/// `run` on speech: the audio service measures, transcribes and says so.
+#[test]
+fn run_on_speech_reports_loudness_and_the_transcript() {
+    let dir = tempfile::tempdir().unwrap();
+    let media = dir.path().join("media");
+    std::fs::create_dir_all(&media).unwrap();
+    flite(
+        "Good evening. Here is the news from London, where the weather stays fine.",
+        &media.join("bulletin.wav"),
+    );
+    let data = dir.path().join("data");
+    let (status, stdout, stderr) = mediasift_in(&data, &["run", media.to_str().unwrap()]);
+    assert_eq!(status, 0, "{stdout}{stderr}");
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("Audio Analysis Completed (mediasift.audio)"))
+        .unwrap_or_else(|| panic!("no audio line in {stdout}"));
+    assert!(line.contains("loudness map [1]"), "{line}");
+    assert!(
+        line.contains("word(s) by whisper tiny.en, language en"),
+        "{line}"
+    );
+    assert!(
+        line.contains("skipped chapters (no local backend)"),
+        "{line}"
+    );
+}

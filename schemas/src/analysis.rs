@@ -97,8 +97,8 @@ pub struct AudioAnalysisCompleted {
     pub media_type: MediaType,
     pub plan: AnalysisPlan,
     pub summary: AudioAnalysisSummary,
-    /// Result documents: `loudness`, `silences`, `transcript`, `captions.vtt`, `captions.srt`,
-    /// `keyphrases`, `entities`, `sentiment`, ...
+    /// Result documents: `loudness`, `silences`, `transcript`, `transcript.txt`,
+    /// `captions.vtt`, `captions.srt`, `keyphrases`, `entities`, `sentiment`, `chapters`.
     pub results: Vec<ResultRef>,
     #[serde(default)]
     pub skipped: Vec<SkippedFeature>,

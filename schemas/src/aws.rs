@@ -220,7 +220,7 @@ impl EventDetail for MediaConvertJobStateChange {
 }
 
 /// `Transcribe Job State Change` from `aws.transcribe`. mediasift names its jobs
-/// `mediasift-<assetId>-<track>`.
+/// `mediasift-<assetId>-<8 hex digits derived from the ingested event's id>`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TranscribeJobStateChange {
     #[serde(rename = "TranscriptionJobName")]
@@ -243,7 +243,8 @@ impl EventDetail for TranscribeJobStateChange {
 
     fn example() -> Self {
         Self {
-            transcription_job_name: "mediasift-0b9d3d4e-8c51-5f6a-9a43-2f1f3c7e5d10-1".into(),
+            transcription_job_name: "mediasift-0b9d3d4e-8c51-5f6a-9a43-2f1f3c7e5d10-5f1c2a9e"
+                .into(),
             transcription_job_status: "COMPLETED".into(),
             failure_reason: None,
         }

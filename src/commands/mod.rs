@@ -11,6 +11,7 @@ pub mod run;
 pub mod shots;
 pub mod status;
 pub mod timelines;
+pub mod transcribe;
 
 use anyhow::Context;
 use mediasift::config::LocalConfig;

@@ -353,6 +353,31 @@ fn describe_event(event: &RawEvent) -> String {
             summary["technicalCues"].as_u64().unwrap_or(0)
         ));
     }
+    if let Some(map) = summary["loudnessMap"].as_array() {
+        let map: Vec<String> = map.iter().map(|v| v.to_string()).collect();
+        let loudness: Vec<String> = summary["integratedLoudness"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_f64())
+            .map(|lufs| format!("{lufs:.1} LUFS"))
+            .collect();
+        let mut fact = format!("loudness map [{}]", map.join(","));
+        if !loudness.is_empty() {
+            fact += &format!(" ({})", loudness.join(", "));
+        }
+        facts.push(fact);
+        if let Some(engine) = summary["speechEngine"].as_str() {
+            facts.push(format!(
+                "{} word(s) by {engine}{}",
+                summary["words"].as_u64().unwrap_or(0),
+                summary["language"]
+                    .as_str()
+                    .map(|l| format!(", language {l}"))
+                    .unwrap_or_default()
+            ));
+        }
+    }
     // Analyses: which features ran, which were skipped and why.
     let features = [
         "labels",

@@ -1,8 +1,15 @@
 //! The audio service: per-track loudness and silent tracks, speech to text, captions and
 //! language.
 
+pub mod chapters;
+pub mod config;
+pub mod handler;
 pub mod language;
 pub mod speech;
+pub mod wer;
+pub mod windows;
+
+pub use handler::{Audio, AudioConfig, Backends};
 
 use mediasift_kit::{Rule, Subscriptions};
 use mediasift_schemas::{

@@ -13,6 +13,13 @@ use mediasift_media::process::ToolError;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+#[cfg(feature = "aws")]
+pub mod transcribe;
+#[cfg(feature = "aws")]
+pub use transcribe::{TranscribeConfig, TranscribeSpeech};
+pub mod local;
+pub use local::{Engine, LocalSpeech};
+
 /// One recognised word (punctuation attached to the word it follows, as spoken text reads).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
