@@ -3,8 +3,9 @@
 //! there is no script to find at run time; only a Python with the engines installed.
 //!
 //! The Python is `MEDIASIFT_PYTHON` when set, else the nearest `.venv/bin/python3` above the
-//! current directory or above the executable (scripts/setup.sh makes `.venv` at the top of the
-//! checkout and installs both engines there), else `python3` on `PATH`.
+//! current directory, above the executable, or above the checkout the binary was built from
+//! (scripts/setup.sh makes `.venv` at the top of the checkout and installs both engines
+//! there), else `python3` on `PATH`.
 //!
 //! Local engines transcribe at once: [`SpeechBackend::start`] returns [`Started::Done`], and
 //! never a job. One transcription runs at a time per process: the engine already uses both
@@ -141,9 +142,12 @@ impl Python {
         let exe_dir = std::env::current_exe()
             .ok()
             .and_then(|exe| exe.parent().map(Path::to_path_buf));
+        // Last, the checkout this binary was built from: a build whose target folder is
+        // outside the clone, run from anywhere, still finds the clone's `.venv`.
+        let checkout = Path::new(env!("CARGO_MANIFEST_DIR"));
         Self::find_from(
             std::env::var_os(PYTHON_ENV),
-            [cwd.as_deref(), exe_dir.as_deref()],
+            [cwd.as_deref(), exe_dir.as_deref(), Some(checkout)],
         )
     }
 

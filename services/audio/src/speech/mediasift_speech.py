@@ -222,7 +222,7 @@ def check_language(hint, engine):
     primary = hint.strip().lower().replace("_", "-").split("-")[0]
     # Undetermined, multiple, no linguistic content, uncoded, private use: no information.
     unknown = {"", "und", "mul", "zxx", "mis", "xx", "unknown", "none"}
-    if primary in unknown or primary.startswith("q") and len(primary) == 3:
+    if primary in unknown or len(primary) == 3 and "qaa" <= primary <= "qtz":
         return
     if primary in {"en", "eng", "english"}:
         return
