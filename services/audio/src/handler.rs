@@ -388,8 +388,10 @@ impl Audio {
         // 2. Speech, when there is any to hear.
         let no_speech = if !info.plan.options.transcribe {
             Some(TURNED_OFF.to_owned())
-        } else if report.is_none() || info.speech_audio.is_none() {
+        } else if report.is_none() {
             Some("the asset has no audio track".to_owned())
+        } else if info.speech_audio.is_none() {
+            Some("ingest made no speech audio for this asset".to_owned())
         } else if !progress.loudness_map.contains(&1) {
             Some("every audio track is silent".to_owned())
         } else if self.backends.speech.is_none() {
