@@ -18,12 +18,12 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use mediasift_audio::handler::{SPEECH_JOBS_TABLE, speech_job_name};
-use mediasift_audio::language::LocalLanguage;
 use mediasift_audio::speech::transcribe::transcript_key;
 use mediasift_audio::speech::{TranscribeConfig, TranscribeSpeech};
 use mediasift_audio::{Audio, AudioConfig, Backends};
 use mediasift_e2e::aws_path::{AwsPath, Outcome};
 use mediasift_e2e::moto::{MotoServer, workspace_root};
+use mediasift_kit::language::LocalLanguage;
 use mediasift_kit::ports::{Body, EventPublisher, PutOptions};
 use mediasift_schemas::{
     AudioAnalysisCompleted, AudioIngested, AudioTrack, Envelope, EventDetail, RawEvent,

@@ -23,10 +23,10 @@
 use std::time::Duration;
 
 use aws_sdk_comprehend::types::{LanguageCode, SentimentType};
-use mediasift_audio::language::{
+use mediasift_e2e::moto::MotoServer;
+use mediasift_kit::language::{
     ComprehendConfig, ComprehendLanguage, DocumentLanguage, LanguageBackend, LanguageError,
 };
-use mediasift_e2e::moto::MotoServer;
 use mediasift_kit::ports::Retryable;
 
 /// No test may take longer than this, whatever moto does.

@@ -19,10 +19,10 @@ use std::time::Duration;
 use mediasift_e2e::aws_path::{AwsPath, Outcome};
 use mediasift_e2e::moto::{MotoServer, workspace_root};
 use mediasift_kit::ports::{Body, EventPublisher, PutOptions};
+use mediasift_kit::vision::{RekognitionConfig, RekognitionVision};
 use mediasift_schemas::{
     Envelope, EventDetail, RawEvent, VideoAnalysisCompleted, VideoIngested, sources,
 };
-use mediasift_video::vision::{RekognitionConfig, RekognitionVision};
 use mediasift_video::{Video, VideoConfig};
 use serde_json::{Value, json};
 use uuid::Uuid;

@@ -4,7 +4,7 @@
 pub mod chapters;
 pub mod config;
 pub mod handler;
-pub mod language;
+pub use mediasift_kit::language;
 pub mod speech;
 pub mod wer;
 pub mod windows;

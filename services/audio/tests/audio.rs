@@ -621,7 +621,7 @@ async fn a_speech_job_continues_on_its_completion_event() {
     let id = asset(11);
     let ingested = h.audio_ingested(&wav, id, 1).await;
     let speech = Arc::new(JobSpeech::default());
-    let language = Arc::new(mediasift_audio::language::LocalLanguage::new());
+    let language = Arc::new(mediasift_kit::language::LocalLanguage::new());
     let audio = Audio::new(
         h.config(),
         Backends {

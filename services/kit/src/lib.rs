@@ -2,16 +2,21 @@
 //! rules services publish, the ports handlers are written against, and their adapters: local
 //! (filesystem, SQLite, the embedded bus) and, with feature `aws`, S3, DynamoDB and
 //! EventBridge; with feature `lambda`, the glue that runs a handler as a Lambda function.
+//! The analysis ports more than one service reads through live here too, with their local
+//! and AWS adapters: [`vision`] (tesseract, a Haar cascade; Rekognition with feature
+//! `rekognition`) and [`language`] (YAKE and VADER; Comprehend with feature `comprehend`).
 
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod handler;
 #[cfg(feature = "lambda")]
 pub mod lambda;
+pub mod language;
 pub mod local;
 pub mod pattern;
 pub mod ports;
 pub mod rules;
+pub mod vision;
 
 pub use handler::{Failure, Handler, HandlerError, Ports};
 pub use pattern::{Pattern, PatternError};

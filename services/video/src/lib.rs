@@ -5,7 +5,7 @@ pub mod config;
 pub mod faces;
 pub mod handler;
 pub mod timeline;
-pub mod vision;
+pub use mediasift_kit::vision;
 
 pub use handler::{Video, VideoConfig};
 

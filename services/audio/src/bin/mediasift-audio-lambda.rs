@@ -12,11 +12,11 @@ use std::sync::Arc;
 
 use mediasift_audio::chapters::BedrockChapters;
 use mediasift_audio::config::LambdaSettings;
-use mediasift_audio::language::ComprehendLanguage;
 use mediasift_audio::speech::TranscribeSpeech;
 use mediasift_audio::{Audio, Backends};
 use mediasift_kit::aws::load_sdk_config;
 use mediasift_kit::lambda::{LambdaConfig, run};
+use mediasift_kit::language::ComprehendLanguage;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 

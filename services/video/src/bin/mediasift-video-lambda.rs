@@ -11,9 +11,9 @@ use std::sync::Arc;
 
 use mediasift_kit::aws::load_sdk_config;
 use mediasift_kit::lambda::{LambdaConfig, run};
+use mediasift_kit::vision::RekognitionVision;
 use mediasift_video::Video;
 use mediasift_video::config::LambdaSettings;
-use mediasift_video::vision::RekognitionVision;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 

@@ -6,13 +6,13 @@
 //! [`VisionBackend::skip_reason`], e.g. `no face collection configured`). Locally: on-screen text by tesseract OCR
 //! ([`tesseract::Tesseract`]) and where faces are by a Haar cascade ([`haar::HaarFaces`]).
 //! On AWS: every feature by Amazon Rekognition's image APIs
-//! (`rekognition`, feature `aws`).
+//! (`rekognition`, feature `rekognition`).
 //!
 //! Every backend answers in one shape, [`Detection`], with boxes as fractions of the frame
 //! (as Rekognition reports them), so timelines and readers need not know who produced them.
 
 pub mod haar;
-#[cfg(feature = "aws")]
+#[cfg(feature = "rekognition")]
 pub mod rekognition;
 pub mod tesseract;
 
@@ -26,7 +26,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 pub use haar::HaarFaces;
-#[cfg(feature = "aws")]
+#[cfg(feature = "rekognition")]
 pub use rekognition::{RekognitionConfig, RekognitionVision};
 pub use tesseract::Tesseract;
 
@@ -114,7 +114,7 @@ impl BoundingBox {
 #[serde(rename_all = "camelCase")]
 pub struct Detection {
     /// The label, the celebrity's name, the word; for a face of the collection the name given
-    /// to it (empty until someone names it; see [`crate::faces`]); `face` for a bare face.
+    /// to it (empty until someone names it; see the video service's `faces` module); `face` for a bare face.
     pub name: String,
     /// 0–100 (for a face of the collection: the similarity of the match).
     pub confidence: f64,

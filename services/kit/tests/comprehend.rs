@@ -3,7 +3,7 @@
 //! show (moto implements none of the batch APIs: `e2e/tests/comprehend_aws.rs`). Answers are
 //! the JSON Comprehend sends, so the SDK's own deserialisation, error parsing and retry
 //! classification run as they do against AWS.
-#![cfg(feature = "aws")]
+#![cfg(feature = "comprehend")]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,8 +17,8 @@ use aws_sdk_comprehend::types::LanguageCode;
 use aws_smithy_mocks::{MockResponse, MockResponseInterceptor, Rule, RuleMode, mock};
 use aws_smithy_runtime_api::http::{Response as HttpResponse, StatusCode};
 use aws_smithy_types::body::SdkBody;
-use mediasift_audio::language::comprehend::{ENGINE, MAX_BATCH_DOCUMENTS, MAX_DOCUMENT_BYTES};
-use mediasift_audio::language::{
+use mediasift_kit::language::comprehend::{ENGINE, MAX_BATCH_DOCUMENTS, MAX_DOCUMENT_BYTES};
+use mediasift_kit::language::{
     ComprehendConfig, ComprehendLanguage, DocumentLanguage, LanguageBackend, LanguageError,
 };
 use serde_json::{Value, json};

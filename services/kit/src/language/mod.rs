@@ -1,16 +1,16 @@
-//! The language port: text in (one document per 1-minute window of the transcript),
+//! The language port: text in (a transcript's 1-minute windows, a document's pages),
 //! keyphrases, entities and sentiment out.
 
-#[cfg(feature = "aws")]
+#[cfg(feature = "comprehend")]
 pub mod comprehend;
 pub mod local;
 
-#[cfg(feature = "aws")]
+#[cfg(feature = "comprehend")]
 pub use comprehend::{ComprehendConfig, ComprehendLanguage};
 pub use local::LocalLanguage;
 
+use crate::ports::Retryable;
 use async_trait::async_trait;
-use mediasift_kit::ports::Retryable;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

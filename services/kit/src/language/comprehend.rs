@@ -1,4 +1,4 @@
-//! Amazon Comprehend as the language backend (feature `aws`), engine `amazon-comprehend`.
+//! Amazon Comprehend as the language backend (feature `comprehend`), engine `amazon-comprehend`.
 //!
 //! # Calls
 //!
@@ -41,13 +41,13 @@
 use std::error::Error as StdError;
 use std::time::Duration;
 
+use crate::aws::{Fault, is_transient_code};
 use async_trait::async_trait;
 use aws_sdk_comprehend::Client;
 use aws_sdk_comprehend::config::retry::RetryConfig;
 use aws_sdk_comprehend::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_comprehend::types::{self as cp, LanguageCode};
 use futures::{StreamExt, TryStreamExt};
-use mediasift_kit::aws::{Fault, is_transient_code};
 
 use super::{DocumentLanguage, Entity, Keyphrase, LanguageBackend, LanguageError, Sentiment};
 

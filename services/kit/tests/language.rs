@@ -3,8 +3,8 @@
 //! positive, negative and mixed sentences, an unpunctuated lower-case transcript, empty
 //! documents and other languages.
 
-use mediasift_audio::language::local::{self, ENGINE, MAX_KEYPHRASES};
-use mediasift_audio::language::{
+use mediasift_kit::language::local::{self, ENGINE, MAX_KEYPHRASES};
+use mediasift_kit::language::{
     DocumentLanguage, Entity, LanguageBackend, LanguageError, LocalLanguage,
 };
 

@@ -1,4 +1,4 @@
-//! Every vision feature by Amazon Rekognition's image APIs (feature `aws`), one synchronous
+//! Every vision feature by Amazon Rekognition's image APIs (feature `rekognition`), one synchronous
 //! call per selected capture, the JPEG sent as bytes:
 //!
 //! | feature | call | a [`Detection`] per |
@@ -24,7 +24,7 @@
 //! within ±[`MAX_INDEXED_POSE_DEGREES`]°) is indexed (`IndexFaces`, MaxFaces 1, QualityFilter
 //! AUTO, `ExternalImageId` `auto:<assetId>`: [`AUTO_INDEXED_PREFIX`]) and reported with its
 //! new face id and `indexed: true`; any other face is left out. Names are bound later, by face
-//! id ([`crate::faces`]).
+//! id (the video service's `faces` module).
 //!
 //! Idempotence: an indexed face is found by the search the next time it is seen, in a later
 //! capture or when the event is delivered again, so it is not indexed twice. Within one
@@ -47,6 +47,7 @@ use std::error::Error as StdError;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::aws::Fault;
 use async_trait::async_trait;
 use aws_sdk_rekognition::Client;
 use aws_sdk_rekognition::config::retry::RetryConfig;
@@ -56,7 +57,6 @@ use aws_sdk_rekognition::types::{
     self as rk, Attribute, DetectTextFilters, DetectionFilter, FaceDetail, Image, QualityFilter,
     TextTypes,
 };
-use mediasift_kit::aws::Fault;
 use serde_json::{Map, Value, json};
 
 use super::{BoundingBox, Detection, Feature, FrameImage, VisionBackend, VisionError};
