@@ -16,7 +16,7 @@ target=${CARGO_TARGET_DIR:-target}
 # Built every time (a no-op when fresh): a stale binary would measure old code.
 [[ -n "${MEDIASIFT_BIN:-}" ]] || cargo build --release -q
 bin=${MEDIASIFT_BIN:-$target/release/mediasift}
-cargo build --release -q -p mediasift-audio --example wer
+cargo build --release -q -p mediasift-media --example wer
 wer_bin=$target/release/examples/wer
 clips=.cache/test-media/librivox
 [[ -s $clips/fileids ]] || { echo "bench-speech: $clips is missing: run scripts/setup.sh" >&2; exit 1; }
@@ -79,5 +79,5 @@ for engine in $engines; do
       n, c, a, 100 * e / w, t, t / a, la, 100 * le / lw, lt, lt / la }'
 done
 echo
-echo "- WER: word-level Levenshtein after mediasift_audio::wer's normalisation (case, punctuation, numbers as words), errors over reference words"
+echo "- WER: word-level Levenshtein after mediasift_media::wer's normalisation (case, punctuation, numbers as words), errors over reference words"
 echo "- RTF: wall time of \`mediasift transcribe FILE --json\` (ffmpeg decode, Python start, model load, decoding) over audio seconds"

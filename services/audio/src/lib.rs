@@ -6,7 +6,7 @@ pub mod config;
 pub mod handler;
 pub use mediasift_kit::language;
 pub mod speech;
-pub mod wer;
+pub use mediasift_media::wer;
 pub mod windows;
 
 pub use handler::{Audio, AudioConfig, Backends};

@@ -16,8 +16,8 @@ use mediasift_audio::speech::{
     Engine, FinishedJob, LocalSpeech, SpeechBackend, SpeechError, SpeechRequest, Started,
     Transcript,
 };
-use mediasift_audio::wer::{Wer, word_error_rate};
 use mediasift_kit::local::objects::LocalObjectStore;
+use mediasift_media::wer::{Wer, word_error_rate};
 use uuid::Uuid;
 
 const SETUP_HINT: &str = "run scripts/setup.sh (it installs the speech engines into .venv, \

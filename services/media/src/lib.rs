@@ -18,3 +18,4 @@ pub mod probe;
 pub mod process;
 pub mod selection;
 pub mod shots;
+pub mod wer;

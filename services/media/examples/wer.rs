@@ -1,13 +1,13 @@
 //! Word error rate of a transcript against a reference text, for scripts/bench-speech.sh:
 //!
-//!     cargo run -q -p mediasift-audio --example wer -- REFERENCE.txt HYPOTHESIS.txt
+//!     cargo run -q -p mediasift-media --example wer -- REFERENCE.txt HYPOTHESIS.txt
 //!
 //! prints `errors reference_words substitutions deletions insertions` on one line, after the
-//! normalisation of [`mediasift_audio::wer`] (case, punctuation, numbers as words).
+//! normalisation of [`mediasift_media::wer`] (case, punctuation, numbers as words).
 
 use std::process::ExitCode;
 
-use mediasift_audio::wer::word_error_rate;
+use mediasift_media::wer::word_error_rate;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
