@@ -727,6 +727,61 @@ async fn dynamodb_conditions_updates_and_expiry() {
         .unwrap();
     assert_eq!(added.value["seen"], json!(["a", "b"]));
     assert_eq!(added.version, 2);
+
+    // RemoveFromSet is a DELETE of a string set: absent members and fields are fine, an
+    // emptied set goes, and a field of another type is named.
+    let removed = store
+        .update(
+            t,
+            "asset-2",
+            &[
+                Update::RemoveFromSet("seen".into(), vec!["a".into(), "z".into()]),
+                Update::RemoveFromSet("absent".into(), vec!["a".into()]),
+            ],
+            Condition::VersionIs(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(removed.version, 3);
+    assert_eq!(
+        Value::Object(removed.value),
+        json!({"count": 2, "seen": ["b"]})
+    );
+    let emptied = store
+        .update(
+            t,
+            "asset-2",
+            &[Update::RemoveFromSet("seen".into(), vec!["b".into()])],
+            Condition::Always,
+        )
+        .await
+        .unwrap();
+    assert_eq!(Value::Object(emptied.value), json!({"count": 2}));
+    let wrong = store
+        .update(
+            t,
+            "asset-2",
+            &[Update::RemoveFromSet("count".into(), vec!["x".into()])],
+            Condition::Always,
+        )
+        .await;
+    assert!(
+        matches!(wrong, Err(StateError::WrongType { ref field, .. }) if field == "count"),
+        "{wrong:?}"
+    );
+    let added = store
+        .update(
+            t,
+            "asset-2",
+            &[Update::AddToSet(
+                "seen".into(),
+                vec!["b".into(), "a".into()],
+            )],
+            Condition::Always,
+        )
+        .await
+        .unwrap();
+    assert_eq!(added.version, 5);
     let twice = store
         .update(
             t,

@@ -1,6 +1,9 @@
 //! The audio Lambda function's settings, read once at cold start from its environment (the
 //! kit's buckets, table and bus are read by `mediasift_kit::lambda::LambdaConfig`).
 
+use mediasift_kit::env::Env;
+pub use mediasift_kit::env::EnvError;
+
 use crate::AudioConfig;
 
 /// `MEDIASIFT_TRANSCRIBE_LANGUAGES`: Transcribe language codes the speech may be in,
@@ -21,15 +24,6 @@ pub const MAX_MAX_ATTEMPTS: u32 = 10;
 pub const DEFAULT_COMPREHEND_CONCURRENCY: usize = 4;
 pub const MAX_COMPREHEND_CONCURRENCY: usize = 20;
 
-/// A setting the environment gets wrong; the function does not start.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("environment variable {name} is {value:?}, which is not {expected}")]
-pub struct EnvError {
-    pub name: &'static str,
-    pub value: String,
-    pub expected: &'static str,
-}
-
 /// Everything the audio Lambda function reads from its environment at cold start.
 #[derive(Debug, Clone)]
 pub struct LambdaSettings {
@@ -49,11 +43,8 @@ impl LambdaSettings {
     /// The settings from environment variables as `lookup` gives them: an empty variable
     /// counts as unset; scratch in the system's temporary folder (Lambda's `/tmp`).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, EnvError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let env = Env::new(lookup);
+        let get = |name: &str| env.get(name);
         let transcribe_languages: Vec<String> = get(TRANSCRIBE_LANGUAGES_VAR)
             .map(|v| {
                 v.split(',')
@@ -72,15 +63,13 @@ impl LambdaSettings {
                 expected: "a comma-separated list of Transcribe language codes (en-US, fr-FR)",
             });
         }
-        let max_attempts = number(
-            get(MAX_ATTEMPTS_VAR),
+        let max_attempts = env.number(
             MAX_ATTEMPTS_VAR,
             DEFAULT_MAX_ATTEMPTS,
             MAX_MAX_ATTEMPTS,
             "a whole number from 1 to 10",
         )?;
-        let comprehend_concurrency = number(
-            get(COMPREHEND_CONCURRENCY_VAR),
+        let comprehend_concurrency = env.number(
             COMPREHEND_CONCURRENCY_VAR,
             DEFAULT_COMPREHEND_CONCURRENCY,
             MAX_COMPREHEND_CONCURRENCY,
@@ -138,7 +127,7 @@ impl LambdaSettings {
 }
 
 /// Claude Haiku 4.5 through Bedrock's global cross-region inference profile.
-pub const DEFAULT_CHAPTERS_MODEL: &str = "global.anthropic.claude-haiku-4-5-20251001-v1:0";
+pub const DEFAULT_CHAPTERS_MODEL: &str = mediasift_kit::DEFAULT_BEDROCK_MODEL_ID;
 
 /// `en-US`, `fr-FR`, `zh-CN`, `en-AB`: a language and a region, as Transcribe spells them.
 fn is_language_code(code: &str) -> bool {
@@ -151,30 +140,6 @@ fn is_language_code(code: &str) -> bool {
                 && region.len() == 2
                 && region.bytes().all(|b| b.is_ascii_uppercase())
     )
-}
-
-/// A whole number from 1 to `max`, `default` when unset.
-fn number<T>(
-    value: Option<String>,
-    name: &'static str,
-    default: T,
-    max: T,
-    expected: &'static str,
-) -> Result<T, EnvError>
-where
-    T: std::str::FromStr + PartialOrd + From<u8>,
-{
-    let Some(value) = value else {
-        return Ok(default);
-    };
-    match value.parse::<T>() {
-        Ok(n) if n >= T::from(1) && n <= max => Ok(n),
-        _ => Err(EnvError {
-            name,
-            value,
-            expected,
-        }),
-    }
 }
 
 #[cfg(test)]

@@ -12,17 +12,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use bytes::Bytes;
-use mediasift_kit::handler::{caused_by, decode, derived_event_id};
-use mediasift_kit::ports::{Body, Condition, PutOptions, Retryable, StoreError, split_s3_uri};
+use mediasift_kit::AssetWork;
+use mediasift_kit::handler::{caused_by, decode};
+use mediasift_kit::ports::Condition;
 use mediasift_kit::{Failure, Handler, HandlerError, Ports, Subscriptions};
 use mediasift_media::captions::{self, CaptionRules};
 use mediasift_media::loudness::{self, LoudnessError, LoudnessOptions};
-use mediasift_media::process::ToolError;
 use mediasift_schemas::{
     AnalysisKind, AnalysisPlan, AudioAnalysisCompleted, AudioAnalysisSummary, AudioIngested,
-    Envelope, EventDetail, MediaType, RawEvent, ResultRef, SkippedFeature,
-    TranscribeJobStateChange, VideoIngested, sources,
+    EventDetail, MediaType, RawEvent, ResultRef, SkippedFeature, TranscribeJobStateChange,
+    VideoIngested, sources,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -208,102 +207,18 @@ struct Progress {
     skipped: Vec<SkippedFeature>,
 }
 
-/// One asset being analysed.
-struct Asset<'a> {
-    ports: &'a Ports,
-    id: Uuid,
-}
+/// One asset being analysed: its results go under `<assetId>/audio/`.
+type Asset<'a> = AssetWork<'a>;
 
-impl Asset<'_> {
-    fn fail(
-        &self,
-        code: &str,
-        cause: impl Into<String>,
-        action: impl Into<String>,
-    ) -> HandlerError {
-        HandlerError::permanent(
-            Failure::new(code, cause, action)
-                .for_asset(self.id)
-                .ending(AnalysisKind::Audio),
-        )
-    }
-
-    fn store_error(&self, error: StoreError) -> HandlerError {
-        if error.is_retryable() {
-            HandlerError::retryable(error.to_string())
-        } else {
-            self.fail(
-                "StoreError",
-                error.to_string(),
-                "Check that the source and ingest's outputs exist and that the service may read \
-                 them and write the derived bucket; then retry the event from the dead-letter \
-                 queue.",
-            )
-        }
-    }
-
-    fn state_error(&self, error: mediasift_kit::ports::StateError) -> HandlerError {
-        if error.is_retryable() {
-            HandlerError::retryable(error.to_string())
-        } else {
-            self.fail(
-                "StateError",
-                error.to_string(),
-                "Check the service may read and write its state table; then retry the event from \
-                 the dead-letter queue.",
-            )
-        }
-    }
-
-    async fn put_json<T: Serialize>(&self, name: &str, value: &T) -> Result<String, HandlerError> {
-        let body = serde_json::to_vec_pretty(value).unwrap_or_default();
-        self.put(name, body, "application/json").await
-    }
-
-    /// Writes `<assetId>/audio/<name>` in the derived bucket; returns its URI.
-    async fn put(
-        &self,
-        name: &str,
-        body: Vec<u8>,
-        content_type: &str,
-    ) -> Result<String, HandlerError> {
-        let key = result_key(self.id, name);
-        let options = PutOptions {
-            content_type: Some(content_type.into()),
-            ..PutOptions::default()
-        };
-        self.ports
-            .objects
-            .put(
-                &self.ports.derived_bucket,
-                &key,
-                Body::Bytes(Bytes::from(body)),
-                options,
-            )
-            .await
-            .map_err(|e| self.store_error(e))?;
-        Ok(format!("s3://{}/{key}", self.ports.derived_bucket))
-    }
-
-    /// Streams `uri` to `to`.
-    async fn download(&self, what: &str, uri: &str, to: &Path) -> Result<(), HandlerError> {
-        let (bucket, key) = split_s3_uri(uri).ok_or_else(|| {
-            self.fail(
-                "MalformedEvent",
-                format!("the {what} {uri:?} is not an s3:// URI"),
-                "Only mediasift's ingest publishes this event; check for another publisher.",
-            )
-        })?;
-        self.ports
-            .objects
-            .download(bucket, key, to)
-            .await
-            .map_err(|e| match e {
-                StoreError::Io { .. } => HandlerError::retryable(e.to_string()),
-                e => self.store_error(e),
-            })?;
-        Ok(())
-    }
+fn asset<'a>(ports: &'a Ports, cause: &'a RawEvent, id: Uuid) -> Asset<'a> {
+    AssetWork::new(
+        ports,
+        cause,
+        id,
+        SERVICE,
+        sources::AUDIO,
+        AnalysisKind::Audio,
+    )
 }
 
 impl Audio {
@@ -313,10 +228,7 @@ impl Audio {
         ports: &Ports,
     ) -> Result<Vec<RawEvent>, HandlerError> {
         let info = IngestedAudio::read(event)?;
-        let asset = Asset {
-            ports,
-            id: info.asset_id,
-        };
+        let asset = asset(ports, event, info.asset_id);
         tracing::info!(asset_id = %asset.id, source = info.source_uri, "analysing audio");
         let scratch = self.scratch()?;
         let mut results = Vec::new();
@@ -486,10 +398,7 @@ impl Audio {
                     "Upload the source again to analyse it afresh.",
                 ))
             })?;
-        let asset = Asset {
-            ports,
-            id: progress.asset.asset_id,
-        };
+        let asset = asset(ports, event, progress.asset.asset_id);
         let Some(speech) = self.backends.speech.clone() else {
             return Err(asset.fail(
                 "NoSpeechBackend",
@@ -528,10 +437,7 @@ impl Audio {
         ports: &Ports,
     ) -> Result<Vec<RawEvent>, HandlerError> {
         let info = &progress.asset;
-        let asset = Asset {
-            ports,
-            id: info.asset_id,
-        };
+        let asset = asset(ports, &progress.ingested, info.asset_id);
         let plan = &info.plan;
         let mut words = 0;
         let mut speech_engine = None;
@@ -714,11 +620,7 @@ impl Audio {
             results: progress.results,
             skipped: progress.skipped,
         };
-        let mut event = Envelope::new(sources::AUDIO, detail);
-        event.id = derived_event_id(&cause.id, SERVICE, AudioAnalysisCompleted::DETAIL_TYPE);
-        event.time = ports.clock.now();
-        event.resources = cause.resources.clone();
-        Ok(vec![event.to_raw().expect("audio events serialise")])
+        Ok(vec![asset.emit(detail)])
     }
 
     fn scratch(&self) -> Result<tempfile::TempDir, HandlerError> {
@@ -743,29 +645,13 @@ fn transcribe_output(ports: &Ports, asset_id: Uuid) -> (String, String) {
     )
 }
 
+/// What to do when a tool cannot read the asset.
+const CHECK_THE_FILE: &str = "Check the file plays; upload it again if it is damaged.";
+
 fn skip(feature: &str, reason: &str) -> SkippedFeature {
     SkippedFeature {
         feature: feature.into(),
         reason: reason.into(),
-    }
-}
-
-fn tool_failure(asset: &Asset<'_>, what: &str, error: &ToolError) -> HandlerError {
-    match error {
-        ToolError::Missing { .. } => asset.fail(
-            "ToolMissing",
-            error.to_string(),
-            "Install the missing tool (scripts/setup.sh installs them all), then retry the event \
-             from the dead-letter queue.",
-        ),
-        ToolError::TimedOut { .. } | ToolError::Io { .. } => {
-            HandlerError::retryable(format!("{what}: {error}"))
-        }
-        _ => asset.fail(
-            "ToolFailed",
-            format!("{what}: {error}"),
-            "Check the file plays; upload it again if it is damaged.",
-        ),
     }
 }
 
@@ -779,7 +665,9 @@ fn loudness_failure(
         return HandlerError::retryable(format!("loudness of {uri}: {error}"));
     }
     match &error {
-        LoudnessError::Tool(tool) => tool_failure(asset, &format!("loudness of {uri}"), tool),
+        LoudnessError::Tool(tool) => {
+            asset.tool_failure(&format!("loudness of {uri}"), tool, CHECK_THE_FILE)
+        }
         LoudnessError::NoAudio { .. } => asset.fail(
             "NoAudio",
             format!("{uri} has no audio stream: there is no audio to analyse"),
@@ -799,7 +687,7 @@ fn speech_failure(asset: &Asset<'_>, engine: &str, error: SpeechError) -> Handle
         SpeechError::Unavailable(message) => {
             HandlerError::retryable(format!("{engine}: {message}"))
         }
-        SpeechError::Tool(tool) => tool_failure(asset, engine, &tool),
+        SpeechError::Tool(tool) => asset.tool_failure(engine, &tool, CHECK_THE_FILE),
         other => asset.fail(
             "SpeechFailed",
             format!("{engine}: {other}"),

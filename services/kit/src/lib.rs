@@ -8,6 +8,9 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(feature = "bedrock")]
+pub mod bedrock;
+pub mod env;
 pub mod handler;
 #[cfg(feature = "lambda")]
 pub mod lambda;
@@ -16,8 +19,15 @@ pub mod local;
 pub mod pattern;
 pub mod ports;
 pub mod rules;
+pub mod similar;
 pub mod vision;
+pub mod work;
 
 pub use handler::{Failure, Handler, HandlerError, Ports};
 pub use pattern::{Pattern, PatternError};
 pub use rules::{Rule, Subscriptions};
+pub use work::AssetWork;
+
+/// The generative model every Bedrock feature uses unless configured otherwise: Claude Haiku
+/// 4.5 through the global cross-region inference profile.
+pub const DEFAULT_BEDROCK_MODEL_ID: &str = "global.anthropic.claude-haiku-4-5-20251001-v1:0";

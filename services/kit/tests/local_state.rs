@@ -390,6 +390,38 @@ async fn updates_create_absent_items_and_apply_atomically() {
         object(json!({"name": "clip", "count": -3, "tags": ["a", "b", "c"]}))
     );
 
+    // RemoveFromSet ignores members the set lacks and absent fields; an emptied set goes.
+    let removed = store
+        .update(
+            "t",
+            "k",
+            &[
+                Update::RemoveFromSet("tags".into(), vec!["a".into(), "z".into()]),
+                Update::RemoveFromSet("absent".into(), vec!["a".into()]),
+            ],
+            Condition::VersionIs(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        removed.value,
+        object(json!({"name": "clip", "count": -3, "tags": ["b", "c"]}))
+    );
+    let emptied = store
+        .update(
+            "t",
+            "k",
+            &[Update::RemoveFromSet(
+                "tags".into(),
+                vec!["b".into(), "c".into()],
+            )],
+            Condition::Always,
+        )
+        .await
+        .unwrap();
+    assert_eq!(emptied.version, 4);
+    assert_eq!(emptied.value, object(json!({"name": "clip", "count": -3})));
+
     // Increments on fractional numbers and at the edge of the integers.
     store
         .update(
@@ -475,6 +507,16 @@ async fn wrong_types_are_refused_and_change_nothing() {
         (
             Update::AddToSet("null".into(), vec!["x".into()]),
             "null",
+            "set of strings",
+        ),
+        (
+            Update::RemoveFromSet("s".into(), vec!["x".into()]),
+            "s",
+            "set of strings",
+        ),
+        (
+            Update::RemoveFromSet("mixed".into(), vec!["a".into()]),
+            "mixed",
             "set of strings",
         ),
     ];

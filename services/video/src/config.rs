@@ -1,6 +1,10 @@
 //! The video Lambda function's settings, read once at cold start from its environment (the
 //! kit's buckets, table and bus are read by `mediasift_kit::lambda::LambdaConfig`).
 
+use mediasift_kit::env::Env;
+pub use mediasift_kit::env::EnvError;
+pub use mediasift_kit::vision::is_collection_id;
+
 use crate::VideoConfig;
 
 /// `MEDIASIFT_FACE_COLLECTION`: the Rekognition face collection face match searches and
@@ -20,15 +24,6 @@ pub const MAX_VISION_CONCURRENCY: usize = 100;
 /// At most this many attempts: more would outlast the function's timeout under throttling.
 pub const MAX_VISION_MAX_ATTEMPTS: u32 = 10;
 
-/// A setting the environment gets wrong; the function does not start.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("environment variable {name} is {value:?}, which is not {expected}")]
-pub struct EnvError {
-    pub name: &'static str,
-    pub value: String,
-    pub expected: &'static str,
-}
-
 /// Everything the video Lambda function reads from its environment at cold start.
 #[derive(Debug, Clone)]
 pub struct LambdaSettings {
@@ -46,11 +41,8 @@ impl LambdaSettings {
     /// The settings from environment variables as `lookup` gives them: an empty variable
     /// counts as unset; scratch in the system's temporary folder (Lambda's `/tmp`).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, EnvError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let env = Env::new(lookup);
+        let get = |name: &str| env.get(name);
         let face_collection = match get(FACE_COLLECTION_VAR) {
             None => None,
             Some(id) if is_collection_id(&id) => Some(id),
@@ -63,15 +55,13 @@ impl LambdaSettings {
                 });
             }
         };
-        let vision_concurrency = number(
-            get(VISION_CONCURRENCY_VAR),
+        let vision_concurrency = env.number(
             VISION_CONCURRENCY_VAR,
             DEFAULT_VISION_CONCURRENCY,
             MAX_VISION_CONCURRENCY,
             "a whole number from 1 to 100",
         )?;
-        let vision_max_attempts = number(
-            get(VISION_MAX_ATTEMPTS_VAR),
+        let vision_max_attempts = env.number(
             VISION_MAX_ATTEMPTS_VAR,
             DEFAULT_VISION_MAX_ATTEMPTS,
             MAX_VISION_MAX_ATTEMPTS,
@@ -97,39 +87,6 @@ impl LambdaSettings {
             ..crate::vision::RekognitionConfig::default()
         }
     }
-}
-
-/// A whole number from 1 to `max`, `default` when unset.
-fn number<T>(
-    value: Option<String>,
-    name: &'static str,
-    default: T,
-    max: T,
-    expected: &'static str,
-) -> Result<T, EnvError>
-where
-    T: std::str::FromStr + PartialOrd + From<u8>,
-{
-    let Some(value) = value else {
-        return Ok(default);
-    };
-    match value.parse::<T>() {
-        Ok(n) if n >= T::from(1) && n <= max => Ok(n),
-        _ => Err(EnvError {
-            name,
-            value,
-            expected,
-        }),
-    }
-}
-
-/// Whether `id` is a valid Rekognition collection id (`[a-zA-Z0-9_.\-]+`, at most 255).
-pub fn is_collection_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 255
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The video handler: `Video Ingested` → shots and cues on the proxy → dynamic frame
-//! selection on the captures → vision on the selected frames → timelines →
-//! `Video Analysis Completed`.
+//! selection on the captures (the selected frames join the library-wide near-duplicate
+//! index) → vision on the selected frames → timelines → `Video Analysis Completed`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,10 +12,13 @@ use bytes::Bytes;
 use futures::StreamExt;
 use mediasift_kit::handler::{caused_by, decode, derived_event_id};
 use mediasift_kit::ports::{Body, PutOptions, Retryable, StoreError, split_s3_uri};
+use mediasift_kit::similar::{Entry, NearDuplicateIndex};
 use mediasift_kit::{Failure, Handler, HandlerError, Ports, Subscriptions};
-use mediasift_media::phash::{Luma, laplacian_variance, phash};
+use mediasift_media::phash::{Luma, PHash, laplacian_variance, phash};
 use mediasift_media::process::ToolError;
-use mediasift_media::selection::{self, Capture, DEFAULT_THRESHOLD, Selection, Still};
+use mediasift_media::selection::{
+    self, Capture, DEFAULT_THRESHOLD, MIN_REUSE_BITS, Selection, Still,
+};
 use mediasift_media::shots::{self, CueKind, ShotsError};
 use mediasift_schemas::{
     AnalysisKind, AnalysisPlan, Envelope, EventDetail, RawEvent, ResultRef, SkippedFeature,
@@ -311,6 +314,8 @@ impl Video {
             .collect();
         let selection =
             selection::select_with_stills(&captures, &starts, &stills, DEFAULT_THRESHOLD);
+        // Before vision, so that a retry after an index failure costs no vision calls.
+        index_frames(&asset, &selection).await?;
 
         // 3. Vision on the selected captures, feature by feature.
         let plan = &detail.plan;
@@ -603,6 +608,39 @@ async fn name_faces(asset: &Asset<'_>, results: &mut FeatureResults) -> Result<(
         }
     }
     Ok(())
+}
+
+/// Adds the selected captures to the library-wide near-duplicate index, except technical
+/// stills (black, colour bars) and flat pictures (fewer than [`MIN_REUSE_BITS`] bits set):
+/// every video has those, and they would all be near-duplicates of each other.
+async fn index_frames(asset: &Asset<'_>, selection: &Selection) -> Result<(), HandlerError> {
+    let entries: Vec<Entry> = selection
+        .captures
+        .iter()
+        .filter(|c| c.selected)
+        .filter(|c| {
+            selection
+                .groups
+                .get(c.group as usize)
+                .is_some_and(|g| g.cue.is_none())
+        })
+        .filter_map(|c| Some((c, PHash::from_hex(&c.hash)?)))
+        .filter(|(_, hash)| hash.0.count_ones() >= MIN_REUSE_BITS)
+        .map(|(c, hash)| Entry::video_frame(asset.id, (c.timestamp * 1000.0).round() as u64, hash))
+        .collect();
+    let index = NearDuplicateIndex::new(asset.ports.state.clone());
+    index.add(&entries).await.map_err(|e| {
+        if e.is_retryable() {
+            HandlerError::retryable(e.to_string())
+        } else {
+            asset.fail(
+                "StateError",
+                format!("cannot add the selected frames to the near-duplicate index: {e}"),
+                "Check the service may read and write the similar table; then retry the event \
+                 from the dead-letter queue.",
+            )
+        }
+    })
 }
 
 /// Every analysed feature's timeline: each capture carries the results of the capture its

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use mediasift_kit::local::objects::LocalObjectStore;
 use mediasift_kit::local::state::SqliteStateStore;
 use mediasift_kit::ports::{Body, ObjectStore, PutOptions, SystemClock};
+use mediasift_kit::similar::{Entry, Match, NearDuplicateIndex};
 use mediasift_kit::{Handler, HandlerError, Ports};
+use mediasift_media::phash::PHash;
 use mediasift_schemas::{
     Envelope, EventDetail, RawEvent, VideoAnalysisCompleted, VideoIngested, sources,
 };
@@ -215,6 +217,23 @@ async fn bikes_gets_shots_frame_selection_and_skipped_features() {
     );
     // Observed: 8 of the 10 captures go to vision (two fall in groups of a shot's first).
     assert_eq!(done.summary.frames_analysed, 8);
+
+    // The selected frames are in the near-duplicate index: one is found by its own hash.
+    let selected = frames["captures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["selected"] == true)
+        .unwrap();
+    let hash = PHash::from_hex(selected["hash"].as_str().unwrap()).unwrap();
+    let position = (selected["timestamp"].as_f64().unwrap() * 1000.0).round() as u64;
+    let index = NearDuplicateIndex::new(harness.ports.state.clone());
+    let found = index.near(hash, 0, 100).await.unwrap();
+    let frame = Match {
+        entry: Entry::video_frame(asset_id, position, hash),
+        distance: 0,
+    };
+    assert!(found.contains(&frame), "{frame:?} not in {found:?}");
     assert!(done.summary.frames_analysed <= done.summary.frames_captured);
     eprintln!(
         "bikes: {} captured, {} analysed, {} shots, {} cues",
@@ -256,9 +275,10 @@ async fn bikes_gets_shots_frame_selection_and_skipped_features() {
     }
     assert!(!skipped.iter().any(|(f, _)| *f == "text" || *f == "faces"));
 
-    // The same event delivered again gives the same event.
+    // The same event delivered again gives the same event, and indexes nothing twice.
     let (again, _) = harness.handle(&event).await;
     assert_eq!(again.id, emitted.id);
+    assert_eq!(index.near(hash, 0, 100).await.unwrap(), found);
 }
 
 #[tokio::test]

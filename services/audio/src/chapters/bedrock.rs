@@ -74,76 +74,42 @@
 //! An empty transcript (no words and no segment with text) has no chapters: `Ok(vec![])`,
 //! and the model is not called.
 //!
-//! # Throttling and errors
+//! # Throttling, errors, permissions
 //!
-//! The client retries throttling, 5xx and connection failures itself (standard retry mode:
-//! [`BedrockConfig::max_attempts`] attempts with exponential backoff and full jitter). What is
-//! left is classified by the kit's [`Fault`] ([`classify`]): transient, a model timeout, a
-//! model not ready or erring, a quota exceeded → [`ChaptersError::Unavailable`] (the event
-//! is retried later); access denied, a model not enabled or unknown in the region, a model id
-//! Bedrock refuses → [`ChaptersError::Failed`] saying what to enable or allow; any other
-//! refusal → [`ChaptersError::Failed`] with Bedrock's message.
+//! The call, its retries, the conversation and the classification of Bedrock's refusals are
+//! the kit's [`mediasift_kit::bedrock`] (see its documentation): throttling and timeouts
+//! left after [`BedrockConfig::max_attempts`] attempts → [`ChaptersError::Unavailable`];
+//! access denied, a model not enabled or not offered → [`ChaptersError::Failed`] saying what
+//! to enable or allow. A transcript too long for the model → [`ChaptersError::Failed`]: lower
+//! [`BedrockConfig::max_transcript_chars`].
 //!
-//! # Permissions
-//!
-//! The audio function's role needs `bedrock:InvokeModel` on the inference profile
-//! (`arn:aws:bedrock:<region>:<account>:inference-profile/<model id>`) and on the foundation
-//! model it routes to in every Region (`arn:aws:bedrock:*::foundation-model/<base model id>`,
-//! and for a `global.` profile the Region-less `arn:aws:bedrock:::foundation-model/<base
-//! model id>`); the model must be enabled for the account (Bedrock console, Model access;
-//! Anthropic models also ask for the use-case form once).
+//! The audio function's role needs `bedrock:InvokeModel` on the inference profile and on the
+//! foundation models it routes to, and the model must be enabled for the account (the kit's
+//! documentation has the ARNs).
 
-use std::error::Error as StdError;
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_bedrockruntime::Client;
-use aws_sdk_bedrockruntime::config::retry::RetryConfig;
-use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_bedrockruntime::primitives::Blob;
-use mediasift_kit::aws::Fault;
+pub use mediasift_kit::bedrock::{
+    ANTHROPIC_VERSION, DEFAULT_ANSWER_ATTEMPTS, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_MAX_TOKENS, DEFAULT_MODEL_ID, MAX_BACKOFF,
+};
+use mediasift_kit::bedrock::{Bedrock, BedrockError, read_json};
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::{Chapter, ChaptersBackend, ChaptersError};
 use crate::speech::{Segment, Transcript, Word};
 
-/// Claude Haiku 4.5 through the global cross-region inference profile (AWS's model card for
-/// Claude Haiku 4.5 lists base model `anthropic.claude-haiku-4-5-20251001-v1:0`; the global
-/// inference profile id is the base id prefixed with `global.`). Claude 4.5 models are
-/// invoked through an inference profile, not on-demand by their base id.
-pub const DEFAULT_MODEL_ID: &str = "global.anthropic.claude-haiku-4-5-20251001-v1:0";
-/// The Messages API version Bedrock's Anthropic models take.
-pub const ANTHROPIC_VERSION: &str = "bedrock-2023-05-31";
-/// The longest answer, in tokens, by default (a chapter is some 60–100 tokens of JSON).
-pub const DEFAULT_MAX_TOKENS: u32 = 4096;
-/// Attempts per call, by default, the first included.
-pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
-/// Answers asked for, by default, the first included.
-pub const DEFAULT_ANSWER_ATTEMPTS: u32 = 2;
 /// The transcript lines' budget, by default: about 30 000 tokens, an hour and a half of
 /// speech sent whole.
 pub const DEFAULT_MAX_TRANSCRIPT_CHARS: usize = 120_000;
 /// The smallest [`BedrockConfig::max_transcript_chars`] honoured.
 pub const MIN_TRANSCRIPT_CHARS: usize = 1_000;
-/// The first retry's backoff ceiling; each further retry doubles it (up to
-/// [`MAX_BACKOFF`]), and the wait is drawn at random below it (full jitter).
-pub const DEFAULT_INITIAL_BACKOFF: Duration = Duration::from_secs(1);
-/// The longest wait between two attempts.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(20);
 /// A segment made from words ends after this many words when no sentence ends sooner.
 pub const MAX_WORDS_PER_SEGMENT: usize = 20;
 /// Grouping segments of a long transcript leaves each line at least this much text.
 pub const MIN_LINE_TEXT_CHARS: usize = 80;
-/// The most of a previous (unusable) answer sent back when asking again.
-const MAX_ECHOED_ANSWER_CHARS: usize = 8_000;
-/// The most `{` tried as the start of the answer's JSON object.
-const MAX_JSON_CANDIDATES: usize = 64;
-/// Inference profile prefixes (geography or global) in front of a base model id.
-const PROFILE_PREFIXES: &[&str] = &[
-    "global.", "us.", "eu.", "apac.", "jp.", "au.", "us-gov.", "ca.",
-];
 
 /// What the model is told it is doing.
 pub const SYSTEM_PROMPT: &str = "You divide transcripts of recorded speech (talks, \
@@ -157,7 +123,8 @@ pub struct BedrockConfig {
     /// The model or inference profile invoked, by id or ARN (default [`DEFAULT_MODEL_ID`]).
     /// It must take the Anthropic Messages API (a Claude model).
     pub model_id: String,
-    /// The longest answer, in tokens (default [`DEFAULT_MAX_TOKENS`]).
+    /// The longest answer, in tokens (default [`DEFAULT_MAX_TOKENS`]; a chapter is some
+    /// 60–100 tokens of JSON).
     pub max_tokens: u32,
     /// Attempts per call (throttling, 5xx, connection failures), the first included
     /// (default [`DEFAULT_MAX_ATTEMPTS`]).
@@ -176,11 +143,12 @@ pub struct BedrockConfig {
 
 impl Default for BedrockConfig {
     fn default() -> Self {
+        let client = mediasift_kit::bedrock::BedrockConfig::default();
         Self {
-            model_id: DEFAULT_MODEL_ID.to_owned(),
-            max_tokens: DEFAULT_MAX_TOKENS,
-            max_attempts: DEFAULT_MAX_ATTEMPTS,
-            initial_backoff: DEFAULT_INITIAL_BACKOFF,
+            model_id: client.model_id,
+            max_tokens: client.max_tokens,
+            max_attempts: client.max_attempts,
+            initial_backoff: client.initial_backoff,
             answer_attempts: DEFAULT_ANSWER_ATTEMPTS,
             max_transcript_chars: DEFAULT_MAX_TRANSCRIPT_CHARS,
         }
@@ -188,34 +156,29 @@ impl Default for BedrockConfig {
 }
 
 impl BedrockConfig {
-    /// The client's retry policy: standard mode, exponential backoff with full jitter.
-    pub fn retry_config(&self) -> RetryConfig {
-        RetryConfig::standard()
-            .with_max_attempts(self.max_attempts.max(1))
-            .with_initial_backoff(self.initial_backoff)
-            .with_max_backoff(MAX_BACKOFF.max(self.initial_backoff))
+    /// The kit client's part: model, answer length, retries.
+    pub fn client(&self) -> mediasift_kit::bedrock::BedrockConfig {
+        mediasift_kit::bedrock::BedrockConfig {
+            model_id: self.model_id.clone(),
+            max_tokens: self.max_tokens,
+            max_attempts: self.max_attempts,
+            initial_backoff: self.initial_backoff,
+        }
     }
 }
 
 /// Amazon Bedrock as a [`ChaptersBackend`].
+#[derive(Debug, Clone)]
 pub struct BedrockChapters {
-    client: Client,
+    bedrock: Bedrock,
     config: BedrockConfig,
-}
-
-impl std::fmt::Debug for BedrockChapters {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BedrockChapters")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
 }
 
 impl BedrockChapters {
     /// A backend on a client built from `sdk` (region and credentials as loaded once per
     /// process), with `config`'s retry policy.
     pub fn new(sdk: &aws_config::SdkConfig, config: BedrockConfig) -> Self {
-        Self::with_client_config(aws_sdk_bedrockruntime::config::Builder::from(sdk), config)
+        Self::from_bedrock(Bedrock::new(sdk, config.client()), config)
     }
 
     /// A backend on a client built from `builder` (tests add an HTTP client or interceptors),
@@ -224,59 +187,40 @@ impl BedrockChapters {
         builder: aws_sdk_bedrockruntime::config::Builder,
         config: BedrockConfig,
     ) -> Self {
-        let client = Client::from_conf(builder.retry_config(config.retry_config()).build());
-        Self::from_client(client, config)
+        Self::from_bedrock(
+            Bedrock::with_client_config(builder, config.client()),
+            config,
+        )
     }
 
     /// A backend on a client as it is (its own retry policy).
-    pub fn from_client(client: Client, config: BedrockConfig) -> Self {
-        Self { client, config }
+    pub fn from_client(client: aws_sdk_bedrockruntime::Client, config: BedrockConfig) -> Self {
+        Self::from_bedrock(Bedrock::from_client(client, config.client()), config)
+    }
+
+    fn from_bedrock(bedrock: Bedrock, config: BedrockConfig) -> Self {
+        Self { bedrock, config }
     }
 
     pub fn config(&self) -> &BedrockConfig {
         &self.config
     }
+}
 
-    /// One `InvokeModel` call; the answer's text, or why the response is unusable.
-    async fn invoke(&self, messages: &[Value]) -> Result<Result<String, String>, ChaptersError> {
-        let body = json!({
-            "anthropic_version": ANTHROPIC_VERSION,
-            "max_tokens": self.config.max_tokens,
-            "system": SYSTEM_PROMPT,
-            "messages": messages,
-        });
-        let output = self
-            .client
-            .invoke_model()
-            .model_id(&self.config.model_id)
-            .content_type("application/json")
-            .accept("application/json")
-            .body(Blob::new(body.to_string().into_bytes()))
-            .send()
-            .await
-            .map_err(|e| self.error(&e))?;
-        Ok(answer_text(output.body().as_ref(), self.config.max_tokens))
-    }
-
-    fn error<E>(&self, err: &SdkError<E>) -> ChaptersError
-    where
-        E: ProvideErrorMetadata + StdError + 'static,
-    {
-        let fault = Fault::of("InvokeModel", err);
-        let region = self.client.config().region().map(|r| r.as_ref().to_owned());
-        classify(
-            &fault,
-            &self.config.model_id,
-            region.as_deref(),
-            self.config.max_attempts.max(1),
-        )
+impl From<BedrockError> for ChaptersError {
+    fn from(err: BedrockError) -> Self {
+        match err {
+            BedrockError::Unavailable(m) => Self::Unavailable(m),
+            BedrockError::Unusable(m) => Self::Unusable(m),
+            BedrockError::Failed(m) => Self::Failed(m),
+        }
     }
 }
 
 #[async_trait]
 impl ChaptersBackend for BedrockChapters {
     fn engine(&self) -> String {
-        format!("amazon-bedrock {}", self.config.model_id)
+        self.bedrock.engine()
     }
 
     async fn chapters(&self, transcript: &Transcript) -> Result<Vec<Chapter>, ChaptersError> {
@@ -286,168 +230,17 @@ impl ChaptersBackend for BedrockChapters {
         }
         let lines = PromptLines::fit(&segments, self.config.max_transcript_chars);
         let prompt = user_prompt(transcript, &lines);
-        let attempts = self.config.answer_attempts.max(1);
-        let mut problems: Vec<String> = Vec::new();
-        let mut previous: Option<(String, String)> = None;
-        for attempt in 1..=attempts {
-            let mut messages = vec![json!({"role": "user", "content": prompt})];
-            if let Some((answer, problem)) = &previous {
-                let correction = correction(problem, lines.units.len());
-                if answer.is_empty() {
-                    messages = vec![json!({
-                        "role": "user",
-                        "content": format!("{prompt}\n\n{correction}"),
-                    })];
-                } else {
-                    messages.push(json!({"role": "assistant", "content": answer}));
-                    messages.push(json!({"role": "user", "content": correction}));
-                }
-            }
-            let (answer, outcome) = match self.invoke(&messages).await? {
-                Ok(text) => {
-                    let outcome = read_answer(&text, &lines.units);
-                    (text, outcome)
-                }
-                Err(problem) => (String::new(), Err(problem)),
-            };
-            match outcome {
-                Ok(chapters) => return Ok(chapters),
-                Err(problem) => {
-                    tracing::warn!(
-                        model = %self.config.model_id,
-                        attempt,
-                        attempts,
-                        %problem,
-                        "Bedrock's chapters answer is unusable"
-                    );
-                    problems.push(format!("answer {attempt}: {problem}"));
-                    previous = Some((echo(&answer), problem));
-                }
-            }
-        }
-        Err(ChaptersError::Unusable(format!(
-            "{} gave no usable chapters in {attempts} answer{} ({})",
-            self.engine(),
-            if attempts == 1 { "" } else { "s" },
-            problems.join("; "),
-        )))
-    }
-}
-
-/// A fault left after the client's retries, as a [`ChaptersError`] that says what to do.
-/// `region` is the client's, `attempts` how many the client made.
-pub fn classify(
-    fault: &Fault,
-    model_id: &str,
-    region: Option<&str>,
-    attempts: u32,
-) -> ChaptersError {
-    let message = &fault.message;
-    let code = fault.code.as_deref();
-    if fault.transient
-        || matches!(
-            code,
-            Some(
-                "ModelTimeoutException"
-                    | "ModelNotReadyException"
-                    | "ModelErrorException"
-                    | "ServiceQuotaExceededException"
+        let chapters = self
+            .bedrock
+            .ask_json(
+                SYSTEM_PROMPT,
+                prompt,
+                |text| read_answer(text, &lines.units),
+                self.config.answer_attempts,
             )
-        )
-    {
-        return ChaptersError::Unavailable(format!(
-            "Bedrock is throttled or unavailable for {model_id} ({message}; the client made up \
-             to {attempts} attempts with backoff); the event will be retried. If this lasts, ask AWS for a \
-             higher Bedrock quota for the model (tokens and requests per minute) or use an \
-             inference profile that spreads the load."
-        ));
+            .await?;
+        Ok(chapters)
     }
-    let region_name = region.unwrap_or("<region>");
-    let enable = enable_advice(model_id, region_name);
-    let lower = message.to_lowercase();
-    match code {
-        Some("AccessDeniedException") => ChaptersError::Failed(format!(
-            "Bedrock refused InvokeModel on {model_id} ({message}). {enable}"
-        )),
-        Some("ResourceNotFoundException") => ChaptersError::Failed(format!(
-            "Bedrock has no model {model_id} available to this account in {region_name} \
-             ({message}). Check the model id, and that the model is not past its end of life; \
-             {enable}"
-        )),
-        Some("ValidationException") if about_the_model(&lower) => ChaptersError::Failed(format!(
-            "Bedrock does not accept the model id {model_id} in {region_name} ({message}). \
-                 Configure a model id or inference profile id that Bedrock offers there and \
-                 that takes the Anthropic Messages API (Claude 4.5 models are invoked through \
-                 an inference profile, e.g. {DEFAULT_MODEL_ID}); {enable}"
-        )),
-        Some("ValidationException") if lower.contains("too long") => {
-            ChaptersError::Failed(format!(
-                "the transcript is too long for {model_id} ({message}). Lower the chapters \
-                 backend's max_transcript_chars."
-            ))
-        }
-        Some(other) => ChaptersError::Failed(format!(
-            "Bedrock refused the chapters request to {model_id} ({other}: {message})."
-        )),
-        None => ChaptersError::Failed(format!(
-            "could not make the Bedrock InvokeModel request ({message}). Check the function's \
-             AWS region and credentials."
-        )),
-    }
-}
-
-/// Whether a `ValidationException`'s message is about the model id rather than the request.
-fn about_the_model(lower: &str) -> bool {
-    [
-        "model identifier",
-        "model id",
-        "inference profile",
-        "on-demand throughput",
-        "end of its life",
-        "model access",
-        "not supported",
-        "isn't supported",
-        "access to the model",
-    ]
-    .iter()
-    .any(|needle| lower.contains(needle))
-}
-
-/// What to enable and allow for `model_id`.
-fn enable_advice(model_id: &str, region: &str) -> String {
-    let base = base_model_id(model_id);
-    let mut advice = format!(
-        "Enable model access for {model_id} in the Bedrock console (Model access, in \
-         {region}; Anthropic models also ask for the use-case form once), and allow the audio \
-         function's role bedrock:InvokeModel on "
-    );
-    if model_id.starts_with("arn:") {
-        let _ = write!(
-            advice,
-            "{model_id} and on the foundation models it routes to."
-        );
-    } else if base != model_id {
-        let _ = write!(
-            advice,
-            "arn:aws:bedrock:{region}:<account>:inference-profile/{model_id} and on \
-             arn:aws:bedrock:*::foundation-model/{base}"
-        );
-        if model_id.starts_with("global.") {
-            let _ = write!(advice, " and arn:aws:bedrock:::foundation-model/{base}");
-        }
-        advice.push('.');
-    } else {
-        let _ = write!(advice, "arn:aws:bedrock:{region}::foundation-model/{base}.");
-    }
-    advice
-}
-
-/// `model_id` without its inference profile prefix.
-fn base_model_id(model_id: &str) -> &str {
-    PROFILE_PREFIXES
-        .iter()
-        .find_map(|prefix| model_id.strip_prefix(prefix))
-        .unwrap_or(model_id)
 }
 
 // --- the transcript as lines -----------------------------------------------------------------
@@ -714,52 +507,7 @@ fn user_prompt(transcript: &Transcript, lines: &PromptLines) -> String {
     prompt
 }
 
-/// What the model is told after an unusable answer.
-fn correction(problem: &str, segments: usize) -> String {
-    format!(
-        "That answer cannot be used: {problem}. Answer again with only the JSON object \
-         described above, following every rule: chapters in order from segment 0 to segment \
-         {}, each starting right after the previous one ends, each with a title and a \
-         summary.",
-        segments.saturating_sub(1)
-    )
-}
-
-/// A previous answer as it is sent back: trimmed (the API refuses an assistant turn that
-/// ends in whitespace) and bounded.
-fn echo(answer: &str) -> String {
-    let answer = answer.trim();
-    if answer.chars().count() <= MAX_ECHOED_ANSWER_CHARS {
-        answer.to_owned()
-    } else {
-        answer
-            .chars()
-            .take(MAX_ECHOED_ANSWER_CHARS)
-            .collect::<String>()
-            .trim_end()
-            .to_owned()
-    }
-}
-
 // --- the answer ------------------------------------------------------------------------------
-
-/// The Anthropic Messages response, as far as it is read.
-#[derive(Debug, Deserialize)]
-struct MessagesResponse {
-    content: Vec<ContentBlock>,
-    #[serde(default)]
-    stop_reason: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum ContentBlock {
-    Text {
-        text: String,
-    },
-    #[serde(other)]
-    Other,
-}
 
 /// The JSON the model is asked for.
 #[derive(Debug, Deserialize)]
@@ -777,44 +525,12 @@ struct AnswerChapter {
     summary: String,
 }
 
-/// The text of a Messages response body, or why there is none to read.
-fn answer_text(body: &[u8], max_tokens: u32) -> Result<String, String> {
-    let response: MessagesResponse = serde_json::from_slice(body).map_err(|e| {
-        format!(
-            "the response is not an Anthropic Messages response ({e}): {}",
-            excerpt(&String::from_utf8_lossy(body))
-        )
-    })?;
-    let text: String = response
-        .content
-        .into_iter()
-        .filter_map(|block| match block {
-            ContentBlock::Text { text } => Some(text),
-            ContentBlock::Other => None,
-        })
-        .collect::<Vec<_>>()
-        .join("");
-    match response.stop_reason.as_deref() {
-        Some("max_tokens") if first_json_object(&text).is_none() => Err(format!(
-            "the answer was cut off at max_tokens ({max_tokens}): use fewer chapters and \
-             shorter summaries"
-        )),
-        Some("refusal") => Err("the model declined to answer (stop_reason refusal)".into()),
-        _ if text.trim().is_empty() => Err("the answer has no text".into()),
-        _ => Ok(text),
-    }
-}
-
 /// The chapters in an answer's text, or what is wrong with them.
 fn read_answer(text: &str, units: &[Unit]) -> Result<Vec<Chapter>, String> {
-    let value = first_json_object(text)
-        .ok_or_else(|| format!("the answer holds no JSON object: {}", excerpt(text)))?;
-    let answer: Answer = serde_json::from_value(value).map_err(|e| {
-        format!(
-            "the JSON is not {{\"chapters\": [{{\"startSegment\", \"endSegment\", \"title\", \
-             \"summary\"}}]}}: {e}"
-        )
-    })?;
+    let answer: Answer = read_json(
+        text,
+        r#"{"chapters": [{"startSegment", "endSegment", "title", "summary"}]}"#,
+    )?;
     validate(&answer, units.len())?;
     let mut chapters: Vec<Chapter> = answer
         .chapters
@@ -895,34 +611,6 @@ fn validate(answer: &Answer, n: usize) -> Result<(), String> {
     }
 }
 
-/// The first JSON object in `text`: whatever precedes it (a preamble, a Markdown fence) and
-/// follows it is ignored.
-fn first_json_object(text: &str) -> Option<Value> {
-    text.char_indices()
-        .filter(|&(_, c)| c == '{')
-        .take(MAX_JSON_CANDIDATES)
-        .find_map(|(i, _)| {
-            match serde_json::Deserializer::from_str(&text[i..])
-                .into_iter::<Value>()
-                .next()
-            {
-                Some(Ok(value @ Value::Object(_))) => Some(value),
-                _ => None,
-            }
-        })
-}
-
-/// The start of `text`, for messages.
-fn excerpt(text: &str) -> String {
-    const MAX: usize = 200;
-    let text = collapse(text);
-    if text.chars().count() <= MAX {
-        format!("{text:?}")
-    } else {
-        format!("{:?}…", text.chars().take(MAX).collect::<String>())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -933,17 +621,6 @@ mod tests {
             end,
             text: text.into(),
         }
-    }
-
-    #[test]
-    fn the_first_json_object_is_found_after_text_and_fences() {
-        let fenced = "Here you are:\n```json\n{\"chapters\": []}\n```\nAnything {else}";
-        assert_eq!(first_json_object(fenced), Some(json!({"chapters": []})));
-        assert_eq!(
-            first_json_object("a {broken and then {\"a\": 1}"),
-            Some(json!({"a": 1}))
-        );
-        assert_eq!(first_json_object("no json [1, 2]"), None);
     }
 
     #[test]
@@ -1022,21 +699,6 @@ mod tests {
         let untitled = validate(&answer(&[(0, 4, " ")]), 5).unwrap_err();
         assert!(untitled.contains("no title"), "{untitled}");
         assert!(validate(&answer(&[]), 5).is_err());
-    }
-
-    #[test]
-    fn advice_names_the_profile_and_the_models_it_routes_to() {
-        let advice = enable_advice(DEFAULT_MODEL_ID, "eu-west-1");
-        assert!(advice.contains(
-            "arn:aws:bedrock:eu-west-1:<account>:inference-profile/global.anthropic.claude-haiku-4-5-20251001-v1:0"
-        ));
-        assert!(advice.contains(
-            "arn:aws:bedrock:::foundation-model/anthropic.claude-haiku-4-5-20251001-v1:0"
-        ));
-        assert_eq!(
-            base_model_id("anthropic.claude-3-haiku-20240307-v1:0"),
-            "anthropic.claude-3-haiku-20240307-v1:0"
-        );
     }
 
     #[test]

@@ -16,7 +16,8 @@
 //! policy can still be narrowed with `dynamodb:LeadingKeys` on `<table>#*`). Top-level
 //! fields are attributes of their own, rather than one map or JSON string, so updates are
 //! single atomic `UpdateItem` calls: `SET` for [`Update::Set`], `ADD` of a string set for
-//! [`Update::AddToSet`] and `ADD` of a number for [`Update::Increment`]. The `v_` prefix keeps
+//! [`Update::AddToSet`], `DELETE` of a string set for [`Update::RemoveFromSet`] and `ADD` of a
+//! number for [`Update::Increment`]. The `v_` prefix keeps
 //! field names from colliding with `pk`, `version` and `expiresAt`.
 //!
 //! # Values
@@ -259,8 +260,9 @@ impl DynamoStateStore {
     }
 
     /// Update as one UpdateItem: SET and ADD on the item's attributes, created when absent.
-    /// `None` when DynamoDB refuses the expression for the item's types (ADD onto a field of
-    /// another type), which [`Self::update_by_rewrite`] sorts out.
+    /// `None` when DynamoDB refuses the expression for the item's types (ADD or DELETE on a
+    /// field of another type), or when it cannot say the update (a DELETE of no members):
+    /// [`Self::update_by_rewrite`] sorts those out.
     async fn update_in_place(
         &self,
         table: &str,
@@ -270,10 +272,12 @@ impl DynamoStateStore {
     ) -> Result<Option<Item>, StateError> {
         let now = self.now_secs();
         let mut expr = Expr::default();
-        // The ADDs that can meet a field of another type come first, then the ones that
-        // cannot, then the SETs. DynamoDB applies an update all or nothing whatever the order;
-        // an emulator that applies actions one by one then fails before changing anything.
-        let (mut set_adds, mut number_adds, mut sets) = (Vec::new(), Vec::new(), Vec::new());
+        // The actions that can meet a field of another type come first (the DELETEs, then the
+        // set ADDs), then the ones that cannot, then the SETs. DynamoDB applies an update all
+        // or nothing whatever the order; an emulator that applies actions one by one then
+        // fails before changing anything.
+        let (mut deletes, mut set_adds, mut number_adds, mut sets) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for update in updates {
             match update {
                 Update::Set(field, value) => {
@@ -293,6 +297,16 @@ impl DynamoStateStore {
                         set_adds.push(format!("{name} {members}"));
                     }
                 }
+                Update::RemoveFromSet(field, members) => {
+                    let members = sorted_unique(members);
+                    if members.is_empty() {
+                        // DELETE needs a non-empty set; the rewrite still checks the field's type.
+                        return Ok(None);
+                    }
+                    let name = expr.name(&field_attribute(field));
+                    let members = expr.value(AttributeValue::Ss(members));
+                    deletes.push(format!("{name} {members}"));
+                }
                 Update::Increment(field, by) => {
                     let name = expr.name(&field_attribute(field));
                     let by = expr.value(AttributeValue::N(by.to_string()));
@@ -305,7 +319,12 @@ impl DynamoStateStore {
         let mut adds = set_adds;
         adds.append(&mut number_adds);
         adds.push(format!("{version} {one}"));
-        let mut expression = format!("ADD {}", adds.join(", "));
+        let mut expression = if deletes.is_empty() {
+            String::new()
+        } else {
+            format!("DELETE {} ", deletes.join(", "))
+        };
+        expression.push_str(&format!("ADD {}", adds.join(", ")));
         if !sets.is_empty() {
             expression.push_str(&format!(" SET {}", sets.join(", ")));
         }
@@ -481,8 +500,8 @@ impl StateStore for DynamoStateStore {
                         }
                     }
                 }
-                // DynamoDB refuses ADD onto a field of another type: find out which, or
-                // convert an array of strings to a set.
+                // DynamoDB refuses ADD or DELETE on a field of another type: find out which,
+                // or convert an array of strings to a set.
                 Ok(None) => {
                     return self
                         .update_by_rewrite(table, key, updates, &condition)
@@ -687,9 +706,10 @@ fn has_repeated_field(updates: &[Update]) -> bool {
     let mut seen = std::collections::HashSet::new();
     updates.iter().any(|update| {
         let field = match update {
-            Update::Set(field, _) | Update::AddToSet(field, _) | Update::Increment(field, _) => {
-                field
-            }
+            Update::Set(field, _)
+            | Update::AddToSet(field, _)
+            | Update::RemoveFromSet(field, _)
+            | Update::Increment(field, _) => field,
         };
         !seen.insert(field.as_str())
     })
@@ -919,6 +939,7 @@ mod tests {
         let updates = [
             Update::AddToSet("seen".into(), vec!["b".into(), "a".into(), "b".into()]),
             Update::AddToSet("seen".into(), vec!["c".into()]),
+            Update::RemoveFromSet("seen".into(), vec!["a".into(), "z".into()]),
             Update::Increment("n".into(), 2),
             Update::Increment("m".into(), -1),
             Update::Set("name".into(), json!("y")),
@@ -926,7 +947,7 @@ mod tests {
         apply(&mut value, &updates, "t", "k").unwrap();
         assert_eq!(
             Value::Object(value),
-            json!({"seen": ["a", "b", "c"], "n": 3, "m": -1, "name": "y"})
+            json!({"seen": ["b", "c"], "n": 3, "m": -1, "name": "y"})
         );
 
         let mut value = object(json!({"name": "x"}));

@@ -37,6 +37,10 @@ pub enum Update {
     Set(String, Value),
     /// Adds strings to a field holding a set of strings (a sorted JSON array of unique strings).
     AddToSet(String, Vec<String>),
+    /// Removes strings from a field holding a set of strings; members it does not hold are
+    /// ignored, and so is an absent field. A set left empty is removed from the item, as
+    /// DynamoDB (which has no empty set) does.
+    RemoveFromSet(String, Vec<String>),
     /// Adds to a numeric field (absent counts as 0).
     Increment(String, i64),
 }
@@ -66,20 +70,28 @@ impl Update {
                 value.insert(field.clone(), new.clone());
             }
             Self::AddToSet(field, members) => {
-                let mut set = match value.get(field) {
-                    None => BTreeSet::new(),
-                    Some(Value::Array(existing)) => existing
-                        .iter()
-                        .map(|member| member.as_str().map(str::to_owned))
-                        .collect::<Option<BTreeSet<String>>>()
-                        .ok_or_else(|| wrong_type(field, "set of strings"))?,
-                    Some(_) => return Err(wrong_type(field, "set of strings")),
-                };
+                let mut set =
+                    string_set(value, field).ok_or_else(|| wrong_type(field, "set of strings"))?;
                 set.extend(members.iter().cloned());
                 value.insert(
                     field.clone(),
                     Value::Array(set.into_iter().map(Value::String).collect()),
                 );
+            }
+            Self::RemoveFromSet(field, members) => {
+                let mut set =
+                    string_set(value, field).ok_or_else(|| wrong_type(field, "set of strings"))?;
+                for member in members {
+                    set.remove(member);
+                }
+                if set.is_empty() {
+                    value.remove(field);
+                } else {
+                    value.insert(
+                        field.clone(),
+                        Value::Array(set.into_iter().map(Value::String).collect()),
+                    );
+                }
             }
             Self::Increment(field, by) => {
                 let sum = match value.get(field) {
@@ -96,6 +108,19 @@ impl Update {
             }
         }
         Ok(())
+    }
+}
+
+/// The strings of the set `field` holds (empty when absent); `None` when it holds anything
+/// else than an array of strings.
+fn string_set(value: &Map<String, Value>, field: &str) -> Option<BTreeSet<String>> {
+    match value.get(field) {
+        None => Some(BTreeSet::new()),
+        Some(Value::Array(existing)) => existing
+            .iter()
+            .map(|member| member.as_str().map(str::to_owned))
+            .collect(),
+        Some(_) => None,
     }
 }
 
@@ -224,6 +249,31 @@ mod tests {
             Err(UpdateConflict::WrongType {
                 field: "arrived".into(),
                 expected: "number"
+            })
+        );
+        Update::RemoveFromSet("arrived".into(), vec!["video".into(), "text".into()])
+            .apply_to(&mut value)
+            .unwrap();
+        Update::RemoveFromSet("absent".into(), vec!["video".into()])
+            .apply_to(&mut value)
+            .unwrap();
+        assert_eq!(
+            Value::Object(value.clone()),
+            serde_json::json!({"arrived": ["audio"], "count": 2})
+        );
+        Update::RemoveFromSet("arrived".into(), vec!["audio".into()])
+            .apply_to(&mut value)
+            .unwrap();
+        assert_eq!(
+            Value::Object(value.clone()),
+            serde_json::json!({"count": 2}),
+            "an emptied set is removed"
+        );
+        assert_eq!(
+            Update::RemoveFromSet("count".into(), vec!["x".into()]).apply_to(&mut value),
+            Err(UpdateConflict::WrongType {
+                field: "count".into(),
+                expected: "set of strings"
             })
         );
     }

@@ -30,6 +30,15 @@ pub use haar::HaarFaces;
 pub use rekognition::{RekognitionConfig, RekognitionVision};
 pub use tesseract::Tesseract;
 
+/// Whether `id` is a valid Rekognition collection id (`[a-zA-Z0-9_.\-]+`, at most 255).
+pub fn is_collection_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 255
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
 /// A vision feature of the plan's `vision` options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
