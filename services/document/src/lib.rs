@@ -1,7 +1,14 @@
 //! The document service: page text from the text layer or OCR, keyphrases and entities.
 //!
-//! Its handler arrives with the image and document issue; for now the crate declares what it
-//! subscribes to.
+//! - [`handler`]: `Document Ingested` → `Document Analysis Completed` (passwords, text layer
+//!   or OCR per page, language);
+//! - [`ocr`]: the OCR port (local: tesseract; AWS: Textract).
+
+pub mod config;
+pub mod handler;
+pub mod ocr;
+
+pub use handler::{Backends, Document, DocumentConfig};
 
 use mediasift_kit::{Rule, Subscriptions};
 use mediasift_schemas::{DocumentIngested, EventDetail, sources};

@@ -12,6 +12,10 @@ pub const OPTIONS_METADATA: &str = "mediasift-options";
 pub const GLOBAL_SETTINGS_KEY: &str = "settings/options.json";
 /// The key of the options object that turns analyses off: `{"analyses": {"scenes": false}}`.
 const ANALYSES: &str = "analyses";
+/// The asset's PDF password: allowed in its own options (user metadata) only, and kept out
+/// of the plan, so it never travels in an event; the document service reads it from the
+/// source object's metadata.
+pub const PDF_PASSWORD: &str = "pdfPassword";
 /// Rendition heights ingest can make.
 pub const RENDITION_HEIGHTS: [u32; 4] = [360, 480, 720, 1080];
 
@@ -70,6 +74,21 @@ pub fn resolve(
     let mut toggles = Map::new();
     for layer in layers {
         let mut options = layer.options.clone();
+        if let Some(password) = options.remove(PDF_PASSWORD) {
+            if !layer.origin.contains(OPTIONS_METADATA) {
+                return Err(layer.error(&format!(
+                    "`{PDF_PASSWORD}` belongs in one asset's own options                      (x-amz-meta-{OPTIONS_METADATA}), not in shared settings"
+                )));
+            }
+            if !password
+                .as_str()
+                .is_some_and(|p| !p.is_empty() && p.len() <= 1024)
+            {
+                return Err(layer.error(&format!(
+                    "`{PDF_PASSWORD}` must be a non-empty string (at most 1024 bytes)"
+                )));
+            }
+        }
         if let Some(analyses) = options.remove(ANALYSES) {
             let Value::Object(analyses) = analyses else {
                 return Err(layer.error(
@@ -285,6 +304,22 @@ mod tests {
         assert!(plan.options.vision.labels);
         // No scenes means no ad breaks either.
         assert_eq!(plan.analyses, [AnalysisKind::Video, AnalysisKind::Audio]);
+    }
+
+    #[test]
+    fn a_pdf_password_is_accepted_from_the_asset_only_and_kept_out_of_the_plan() {
+        let asset = layer(
+            "x-amz-meta-mediasift-options",
+            json!({"pdfPassword": "peanuts"}),
+        );
+        let plan = resolve(MediaType::Document, false, &[asset]).unwrap();
+        let carried = serde_json::to_string(&plan).unwrap();
+        assert!(!carried.contains("peanuts"), "{carried}");
+        let shared = layer("settings/options.json", json!({"pdfPassword": "peanuts"}));
+        let error = resolve(MediaType::Document, false, &[shared]).unwrap_err();
+        assert!(error.problem.contains("own options"), "{error}");
+        let empty = layer("x-amz-meta-mediasift-options", json!({"pdfPassword": ""}));
+        assert!(resolve(MediaType::Document, false, &[empty]).is_err());
     }
 
     #[test]

@@ -1,11 +1,13 @@
-//! PDF documents: facts from poppler's `pdfinfo` and `pdftotext`, and page rendering with
-//! `pdftoppm`.
+//! PDF documents: facts from poppler's `pdfinfo` and `pdftotext`, text layers from
+//! `pdftotext`, and page rendering with `pdftoppm`.
 //!
 //! - [`inspect`] returns [`PdfFacts`]: page count, encryption, the document information
 //!   dictionary, and how many pages carry a text layer (scanned pages carry none: they need
 //!   OCR). A PDF that opens only with a user password is not an error: it is reported as
 //!   `encrypted` and `needs_password`, with no page count.
-//! - [`render_pages`] renders up to [`RenderOptions::max_pages`] pages as PNGs.
+//! - [`page_texts`] returns the text layer of every page, in reading order.
+//! - [`render_pages`] renders up to [`RenderOptions::max_pages`] pages as PNGs for viewing;
+//!   [`render_page`] renders one page as a grayscale PNG at a resolution for OCR.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), mediasift_media::pdf::PdfError> {
@@ -18,6 +20,15 @@
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! # Passwords
+//!
+//! [`inspect_with_password`], [`page_texts`] and [`render_page`] take the document's
+//! password, if known. poppler is given it both as the owner password (`-opw`) and as the user
+//! password (`-upw`): it tries the owner password first and then the user password, so either
+//! opens the document. A password that opens nothing is [`PdfError::WrongPassword`]; an empty
+//! password counts as none. poppler takes passwords only on its command line, so a password is
+//! visible in the process list of the machine while a tool runs.
 //!
 //! Every tool runs through [`crate::process`] with a timeout; the timeouts of the tools whose
 //! work grows with the document (pdftotext, pdftoppm) scale with its page count.
@@ -51,6 +62,12 @@ pub const PDFTOPPM_BASE_TIMEOUT: Duration = Duration::from_secs(30);
 const PDF_MAGIC_WINDOW: u64 = 1024;
 /// How many of a tool's stderr lines become warnings.
 const MAX_WARNINGS: usize = 20;
+/// Time limit for pdftoppm rendering one page for [`render_page`].
+pub const RENDER_PAGE_TIMEOUT: Duration = Duration::from_secs(120);
+/// The most pixels [`render_page`] renders a page with: a page that would be larger at the
+/// resolution asked for is rendered at the highest resolution that stays within this (100
+/// megapixels is an A4 page at about 1,000 dpi, an A0 poster at about 250 dpi).
+pub const MAX_RENDER_PIXELS: u64 = 100_000_000;
 
 /// What pdfinfo and pdftotext say about one PDF.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,10 +162,24 @@ pub enum PdfError {
     /// it in [`PdfFacts::needs_password`]).
     #[error(
         "{} is protected by a password, so its pages cannot be rendered nor its text read: \
-         ask its owner for a copy without a password",
+         give its password, or ask its owner for a copy without a password",
         path.display()
     )]
     PasswordProtected { path: PathBuf },
+    /// A password was given and opens neither as the owner's nor as the user's.
+    #[error(
+        "the password given for {} does not open it: check the password with the \
+         document's owner (passwords are case-sensitive)",
+        path.display()
+    )]
+    WrongPassword { path: PathBuf },
+    /// [`render_page`] was asked for a page the document does not have.
+    #[error("{} has {pages} page(s): there is no page {page}", path.display())]
+    NoSuchPage {
+        path: PathBuf,
+        page: u32,
+        pages: u32,
+    },
     /// A poppler tool is missing, timed out, or failed unexpectedly.
     #[error("cannot process {}: {source}", path.display())]
     Tool {
@@ -172,14 +203,26 @@ pub enum PdfError {
 }
 
 /// Reads `path`'s facts: pdfinfo once, then (unless it needs a password) pdftotext once over
-/// the whole document to count the pages with text.
+/// the whole document to count the pages with text. [`inspect_with_password`] without a
+/// password.
 pub async fn inspect(path: &Path) -> Result<PdfFacts, PdfError> {
+    inspect_with_password(path, None).await
+}
+
+/// [`inspect`] with the document's password, if known. With a password that opens it, the
+/// facts are complete (`encrypted` true, `needs_password` false); with one that does not,
+/// [`PdfError::WrongPassword`]. Without one, a document that needs one is reported in
+/// [`PdfFacts::needs_password`], not as an error.
+pub async fn inspect_with_password(
+    path: &Path,
+    password: Option<&str>,
+) -> Result<PdfFacts, PdfError> {
     let absolute = checked_pdf(path).await?;
-    let mut facts = pdfinfo(path, &absolute).await?;
+    let mut facts = pdfinfo(path, &absolute, password).await?;
     if facts.needs_password {
         return Ok(facts);
     }
-    match count_pages_with_text(&absolute, facts.pages).await {
+    match count_pages_with_text(&absolute, facts.pages, password).await {
         Ok((count, warnings)) => {
             facts.pages_with_text = Some(count);
             facts.warnings.extend(warnings);
@@ -207,19 +250,7 @@ pub async fn render_pages(
     options: &RenderOptions,
 ) -> Result<RenderedPages, PdfError> {
     let absolute = checked_pdf(path).await?;
-    let facts = pdfinfo(path, &absolute).await?;
-    if facts.needs_password {
-        return Err(PdfError::PasswordProtected {
-            path: path.to_path_buf(),
-        });
-    }
-    let Some(total_pages) = facts.pages else {
-        return Err(PdfError::BadOutput {
-            path: path.to_path_buf(),
-            tool: "pdfinfo".into(),
-            cause: "it printed no page count".into(),
-        });
-    };
+    let (_, total_pages) = opened(path, &absolute, None).await?;
     let to_render = total_pages.min(options.max_pages);
     let not_rendered = total_pages - to_render;
     if not_rendered > 0 {
@@ -317,6 +348,199 @@ pub async fn render_pages(
     })
 }
 
+/// The text layer of every page of `path`, in page order: one run of pdftotext in its default
+/// mode (reading order, not the physical layout), split at the form feed that ends each page.
+/// Each page's text is trimmed; a page without a text layer (a scan) gives "". The vector has
+/// one entry per page.
+///
+/// `password` as in [`inspect_with_password`]; a document that needs one and was given none is
+/// [`PdfError::PasswordProtected`]. A text layer larger than [`MAX_TEXT_BYTES`] is
+/// [`PdfError::BadOutput`] (nothing is returned rather than some pages).
+pub async fn page_texts(path: &Path, password: Option<&str>) -> Result<Vec<String>, PdfError> {
+    let absolute = checked_pdf(path).await?;
+    let (_, pages) = opened(path, &absolute, password).await?;
+    let mut args: Vec<OsString> = vec!["-enc".into(), "UTF-8".into()];
+    args.extend(password_args(password));
+    args.push(absolute.into());
+    args.push("-".into());
+    let mut run = RunOptions::with_timeout(pdftotext_timeout(pages));
+    run.max_stdout = MAX_TEXT_BYTES;
+    let output = process::run_with("pdftotext", &args, run)
+        .await
+        .map_err(|e| tool_failure(path, password, "pdftotext", "extract the text of", e))?;
+    if output.stdout_truncated {
+        return Err(PdfError::BadOutput {
+            path: path.to_path_buf(),
+            tool: "pdftotext".into(),
+            cause: format!(
+                "its text layer is larger than {} MiB",
+                MAX_TEXT_BYTES / 1024 / 1024
+            ),
+        });
+    }
+    let texts = split_pages(&output.stdout_text());
+    if texts.len() != pages as usize {
+        return Err(PdfError::BadOutput {
+            path: path.to_path_buf(),
+            tool: "pdftotext".into(),
+            cause: format!(
+                "it printed the text of {} page(s) for a document of {pages}",
+                texts.len()
+            ),
+        });
+    }
+    Ok(texts)
+}
+
+/// Renders page `page` (from 1) of `path` in gray at `dpi` (at least 1) for OCR, as the PNG
+/// `out_dir/page-<page>.png` (out_dir created if missing; a same-named file replaced).
+/// poppler 22 writes gray PNGs as RGB with equal channels; the PNG records the resolution.
+///
+/// A page that would exceed [`MAX_RENDER_PIXELS`] at `dpi` is rendered at the highest
+/// resolution that stays within it (logged). `password`
+/// as in [`page_texts`]; a page the document does not have is [`PdfError::NoSuchPage`].
+pub async fn render_page(
+    path: &Path,
+    page: u32,
+    dpi: u32,
+    password: Option<&str>,
+    out_dir: &Path,
+) -> Result<PathBuf, PdfError> {
+    let absolute = checked_pdf(path).await?;
+    let (facts, pages) = opened(path, &absolute, password).await?;
+    if page == 0 || page > pages {
+        return Err(PdfError::NoSuchPage {
+            path: path.to_path_buf(),
+            page,
+            pages,
+        });
+    }
+    let size = if page == 1 {
+        facts.page_size.as_deref().and_then(parse_page_size)
+    } else {
+        page_size(path, &absolute, page, password).await?
+    };
+    let Some((width, height)) = size else {
+        return Err(PdfError::BadOutput {
+            path: path.to_path_buf(),
+            tool: "pdfinfo".into(),
+            cause: format!("it printed no size for page {page}"),
+        });
+    };
+    let asked = dpi.max(1);
+    let dpi = capped_dpi(width, height, asked);
+    if dpi < asked {
+        tracing::info!(
+            path = %path.display(),
+            page,
+            asked,
+            dpi,
+            "page rendered at a lower resolution to stay within MAX_RENDER_PIXELS"
+        );
+    }
+
+    let out_io = |source| PdfError::Io {
+        path: out_dir.to_path_buf(),
+        source,
+    };
+    tokio::fs::create_dir_all(out_dir).await.map_err(out_io)?;
+    let scratch = ScratchDir::create_in(out_dir, "pdftoppm")
+        .await
+        .map_err(out_io)?;
+    let number = page.to_string();
+    let mut args: Vec<OsString> = vec![
+        "-r".into(),
+        dpi.to_string().into(),
+        "-f".into(),
+        number.clone().into(),
+        "-l".into(),
+        number.into(),
+        "-gray".into(),
+        "-png".into(),
+        "-singlefile".into(),
+    ];
+    args.extend(password_args(password));
+    args.push(absolute.into());
+    args.push(scratch.path().join("page").into());
+    process::run_with(
+        "pdftoppm",
+        &args,
+        RunOptions::with_timeout(RENDER_PAGE_TIMEOUT),
+    )
+    .await
+    .map_err(|e| tool_failure(path, password, "pdftoppm", "render", e))?;
+    let from = scratch.path().join("page.png");
+    if !tokio::fs::try_exists(&from).await.unwrap_or(false) {
+        return Err(PdfError::BadOutput {
+            path: path.to_path_buf(),
+            tool: "pdftoppm".into(),
+            cause: format!("it wrote no image of page {page}"),
+        });
+    }
+    let to = out_dir.join(format!("page-{page}.png"));
+    tokio::fs::rename(&from, &to).await.map_err(out_io)?;
+    Ok(to)
+}
+
+/// The size in points of page `page` (pdfinfo `-f N -l N` prints `Page    N size: ...`).
+async fn page_size(
+    path: &Path,
+    absolute: &Path,
+    page: u32,
+    password: Option<&str>,
+) -> Result<Option<(f64, f64)>, PdfError> {
+    let number = page.to_string();
+    let mut args: Vec<OsString> = vec![
+        "-f".into(),
+        number.clone().into(),
+        "-l".into(),
+        number.into(),
+    ];
+    args.extend(password_args(password));
+    args.push(absolute.into());
+    let output = process::run_with("pdfinfo", &args, RunOptions::with_timeout(PDFINFO_TIMEOUT))
+        .await
+        .map_err(|e| tool_failure(path, password, "pdfinfo", "read", e))?;
+    let prefix = format!("Page {page} size:");
+    Ok(output.stdout_text().lines().find_map(|line| {
+        let squeezed = line.split_whitespace().collect::<Vec<_>>().join(" ");
+        squeezed.strip_prefix(&prefix).and_then(parse_page_size)
+    }))
+}
+
+/// "595.304 x 841.89 pts (A4)" → (595.304, 841.89).
+fn parse_page_size(text: &str) -> Option<(f64, f64)> {
+    let mut words = text.split_whitespace();
+    let width: f64 = words.next()?.parse().ok()?;
+    let height: f64 = (words.next() == Some("x"))
+        .then(|| words.next())??
+        .parse()
+        .ok()?;
+    (width.is_finite() && height.is_finite() && width > 0.0 && height > 0.0)
+        .then_some((width, height))
+}
+
+/// `dpi`, or the highest resolution at which a `width` x `height` points page stays within
+/// [`MAX_RENDER_PIXELS`] when that is lower (at least 1).
+fn capped_dpi(width: f64, height: f64, dpi: u32) -> u32 {
+    let inches = (width / 72.0) * (height / 72.0);
+    let pixels = inches * f64::from(dpi) * f64::from(dpi);
+    if pixels <= MAX_RENDER_PIXELS as f64 {
+        return dpi;
+    }
+    // A rendered side rounds up to whole pixels: stay one dot below the limit.
+    let highest = ((MAX_RENDER_PIXELS as f64 / inches).sqrt().floor() as u32).saturating_sub(1);
+    highest.clamp(1, dpi)
+}
+
+/// pdftotext's output as one trimmed text per page: it ends every page with a form feed, so
+/// what follows the last one is not a page.
+fn split_pages(text: &str) -> Vec<String> {
+    let mut pages: Vec<&str> = text.split('\u{c}').collect();
+    pages.pop();
+    pages.into_iter().map(|p| p.trim().to_owned()).collect()
+}
+
 /// `page-<n>.png` files in `dir`, sorted by page number (pdftoppm pads the numbers to the
 /// width of the last one, so names alone do not sort across runs).
 async fn numbered_pages(dir: &Path) -> std::io::Result<Vec<(u32, PathBuf)>> {
@@ -383,13 +607,14 @@ async fn checked_pdf(path: &Path) -> Result<PathBuf, PdfError> {
 }
 
 /// pdfinfo's facts (`pages_with_text` not yet counted).
-async fn pdfinfo(path: &Path, absolute: &Path) -> Result<PdfFacts, PdfError> {
-    let args: Vec<OsString> = vec![
-        "-isodates".into(),
-        "-enc".into(),
-        "UTF-8".into(),
-        absolute.into(),
-    ];
+async fn pdfinfo(
+    path: &Path,
+    absolute: &Path,
+    password: Option<&str>,
+) -> Result<PdfFacts, PdfError> {
+    let mut args: Vec<OsString> = vec!["-isodates".into(), "-enc".into(), "UTF-8".into()];
+    args.extend(password_args(password));
+    args.push(absolute.into());
     let output = match process::run_with(
         "pdfinfo",
         &args,
@@ -399,9 +624,15 @@ async fn pdfinfo(path: &Path, absolute: &Path) -> Result<PdfFacts, PdfError> {
     {
         Ok(output) => output,
         // pdfinfo exits 1 with "Command Line Error: Incorrect password" when a user
-        // password is needed: a fact about the document, not a failure.
+        // password is needed: a fact about the document, not a failure, unless a password
+        // was given.
         Err(ToolError::Failed { stderr_tail, .. }) if is_password_error(&stderr_tail) => {
-            return Ok(PdfFacts::password_protected());
+            return match given(password) {
+                Some(_) => Err(PdfError::WrongPassword {
+                    path: path.to_path_buf(),
+                }),
+                None => Ok(PdfFacts::password_protected()),
+            };
         }
         Err(ToolError::Failed { stderr_tail, .. }) => {
             return Err(PdfError::Corrupt {
@@ -472,6 +703,81 @@ fn is_password_error(stderr: &str) -> bool {
     stderr.contains("Incorrect password")
 }
 
+/// The password, unless there is none or it is empty.
+fn given(password: Option<&str>) -> Option<&str> {
+    password.filter(|p| !p.is_empty())
+}
+
+/// poppler's arguments for `password` (see the module docs): none without one.
+fn password_args(password: Option<&str>) -> Vec<OsString> {
+    match given(password) {
+        Some(p) => vec!["-opw".into(), p.into(), "-upw".into(), p.into()],
+        None => Vec::new(),
+    }
+}
+
+/// The error for a poppler tool that failed on a document pdfinfo opened: the password (a
+/// rare race with a file replaced in between), damage only this tool hits, or the tool.
+fn tool_failure(
+    path: &Path,
+    password: Option<&str>,
+    tool: &str,
+    doing: &str,
+    error: ToolError,
+) -> PdfError {
+    match error {
+        ToolError::Failed { stderr_tail, .. } if is_password_error(&stderr_tail) => {
+            match given(password) {
+                Some(_) => PdfError::WrongPassword {
+                    path: path.to_path_buf(),
+                },
+                None => PdfError::PasswordProtected {
+                    path: path.to_path_buf(),
+                },
+            }
+        }
+        ToolError::Failed { stderr_tail, .. } => PdfError::Corrupt {
+            path: path.to_path_buf(),
+            cause: format!("{tool} cannot {doing} it ({})", poppler_cause(&stderr_tail)),
+        },
+        source => PdfError::Tool {
+            path: path.to_path_buf(),
+            source,
+        },
+    }
+}
+
+/// Runs pdfinfo and returns the facts and the page count of a document that opens (with
+/// `password` if it needs one): [`PdfError::PasswordProtected`] when it needs a password and
+/// none was given.
+async fn opened(
+    path: &Path,
+    absolute: &Path,
+    password: Option<&str>,
+) -> Result<(PdfFacts, u32), PdfError> {
+    let facts = pdfinfo(path, absolute, password).await?;
+    if facts.needs_password {
+        return Err(PdfError::PasswordProtected {
+            path: path.to_path_buf(),
+        });
+    }
+    match facts.pages {
+        Some(pages) => Ok((facts, pages)),
+        None => Err(PdfError::BadOutput {
+            path: path.to_path_buf(),
+            tool: "pdfinfo".into(),
+            cause: "it printed no page count".into(),
+        }),
+    }
+}
+
+/// pdftotext's time limit for a document of `pages` pages.
+fn pdftotext_timeout(pages: u32) -> Duration {
+    PDFTOTEXT_BASE_TIMEOUT
+        .saturating_add(PDFTOTEXT_PER_PAGE.saturating_mul(pages))
+        .min(PDFTOTEXT_MAX_TIMEOUT)
+}
+
 /// pdfinfo's `Key:   value` lines. pdfinfo pads every key to 16 columns, so a value starts
 /// at column 17 at the latest; a line without such a key continues the previous value (a
 /// title with a line break).
@@ -512,18 +818,13 @@ fn pdfinfo_key(line: &str) -> Option<(&str, &str)> {
 async fn count_pages_with_text(
     absolute: &Path,
     pages: Option<u32>,
+    password: Option<&str>,
 ) -> Result<(u32, Vec<String>), String> {
-    let args: Vec<OsString> = vec![
-        "-layout".into(),
-        "-enc".into(),
-        "UTF-8".into(),
-        absolute.into(),
-        "-".into(),
-    ];
-    let timeout = PDFTOTEXT_BASE_TIMEOUT
-        .saturating_add(PDFTOTEXT_PER_PAGE.saturating_mul(pages.unwrap_or(0)))
-        .min(PDFTOTEXT_MAX_TIMEOUT);
-    let mut run = RunOptions::with_timeout(timeout);
+    let mut args: Vec<OsString> = vec!["-layout".into(), "-enc".into(), "UTF-8".into()];
+    args.extend(password_args(password));
+    args.push(absolute.into());
+    args.push("-".into());
+    let mut run = RunOptions::with_timeout(pdftotext_timeout(pages.unwrap_or(0)));
     run.max_stdout = MAX_TEXT_BYTES;
     let output = match process::run_with("pdftotext", &args, run).await {
         Ok(output) => output,
@@ -614,5 +915,37 @@ mod tests {
         assert_eq!(count_text_pages("x\u{c}y\u{c}", None), 2);
         // Never more than the page count.
         assert_eq!(count_text_pages("x\u{c}y\u{c}z", Some(2)), 2);
+    }
+
+    #[test]
+    fn page_texts_split_at_form_feeds() {
+        assert_eq!(
+            split_pages("a\nb\n\n\u{c}\u{c} c \n\u{c}"),
+            ["a\nb", "", "c"]
+        );
+        assert_eq!(split_pages(""), Vec::<String>::new());
+        assert_eq!(split_pages("\u{c}"), [""]);
+    }
+
+    #[test]
+    fn page_sizes_and_resolution_caps() {
+        assert_eq!(
+            parse_page_size("595.304 x 841.89 pts (A4)"),
+            Some((595.304, 841.89))
+        );
+        assert_eq!(
+            parse_page_size("612 x 792 pts (letter)"),
+            Some((612.0, 792.0))
+        );
+        assert_eq!(parse_page_size("612 by 792"), None);
+        assert_eq!(parse_page_size("0 x 792 pts"), None);
+        // A4 at 300 dpi is 8.7 megapixels: as asked.
+        assert_eq!(capped_dpi(595.304, 841.89, 300), 300);
+        // A 200 x 200 inch page at 300 dpi would be 3.6 gigapixels: 49 dpi stays within.
+        let dpi = capped_dpi(14400.0, 14400.0, 300);
+        assert_eq!(dpi, 49);
+        let side = (200 * dpi) as u64;
+        assert!(side * side <= MAX_RENDER_PIXELS);
+        assert!(capped_dpi(1e9, 1e9, 300) >= 1);
     }
 }

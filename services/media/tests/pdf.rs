@@ -393,3 +393,241 @@ async fn dash_names_are_files() {
         .expect("render");
     assert_eq!(rendered.pages.len(), 1);
 }
+
+// --- text layers, passwords, pages for OCR ----------------------------------------------
+
+/// `pdftotext [args] FILE -` run directly, as its words.
+fn pdftotext_words(file: &Path, args: &[&str]) -> Vec<String> {
+    require_tool("pdftotext");
+    let output = Command::new("pdftotext")
+        .args(args)
+        .arg(file)
+        .arg("-")
+        .output()
+        .expect("pdftotext runs");
+    assert!(
+        output.status.success(),
+        "pdftotext {args:?} {}",
+        file.display()
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn words(texts: &[String]) -> Vec<String> {
+    texts
+        .iter()
+        .flat_map(|t| t.split_whitespace())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// One text per page; together they are pdftotext's whole output, and each is pdftotext's
+/// output for that page alone (modulo whitespace).
+#[tokio::test]
+async fn page_texts_are_pdftotexts_pages() {
+    for name in ["forensics/text1/a-text.pdf", "forensics/text2/d-text.pdf"] {
+        let path = media(name);
+        let texts = pdf::page_texts(&path, None)
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(texts.len(), 2, "{name}: {texts:?}");
+        assert_eq!(words(&texts), pdftotext_words(&path, &[]), "{name}");
+        for (k, text) in texts.iter().enumerate() {
+            let page = (k + 1).to_string();
+            assert_eq!(
+                words(std::slice::from_ref(text)),
+                pdftotext_words(&path, &["-f", &page, "-l", &page]),
+                "{name} page {page}"
+            );
+            assert_eq!(text, text.trim(), "trimmed");
+        }
+        assert_eq!(
+            texts[0],
+            "This is a text from LibreOffice Writer...\nA test only.\nThere are 2 pages."
+        );
+    }
+    let d = pdf::page_texts(&media("forensics/text2/d-text.pdf"), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        d[1],
+        "This is the second page.\nBye\n\nThis file was deleted..."
+    );
+}
+
+/// Pages without a text layer give "", in their place.
+#[tokio::test]
+async fn page_texts_keep_pages_without_text_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = twelve_pages(dir.path());
+    let texts = pdf::page_texts(&path, None).await.expect("page texts");
+    assert_eq!(texts.len(), 12);
+    for (k, text) in texts.iter().enumerate() {
+        let k = k + 1;
+        if k % 2 == 1 {
+            assert_eq!(text, &format!("Page {k} says hello"));
+        } else {
+            assert_eq!(text, "", "page {k}");
+        }
+    }
+}
+
+/// The two encrypted forensics PDFs: without a password a fact; with theirs, complete facts
+/// and the text `pdftotext -upw` gives; with the other's, WrongPassword everywhere.
+#[tokio::test]
+async fn passwords_open_encrypted_pdfs_and_wrong_ones_say_so() {
+    let out = tempfile::tempdir().unwrap();
+    for (name, password, wrong) in [
+        ("forensics/text1/a-text-pass-A5d.pdf", "A5d", "peanuts"),
+        ("forensics/text1/a-text-pass-peanuts.pdf", "peanuts", "A5d"),
+    ] {
+        let path = media(name);
+        let locked = pdf::inspect_with_password(&path, None).await.unwrap();
+        assert!(locked.encrypted && locked.needs_password, "{name}");
+        assert_eq!(locked.pages, None);
+        // An empty password is no password.
+        let empty = pdf::inspect_with_password(&path, Some("")).await.unwrap();
+        assert!(empty.needs_password, "{name}");
+
+        let facts = pdf::inspect_with_password(&path, Some(password))
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let (code, info, _) = pdfinfo(&path, &["-upw", password]);
+        assert_eq!(code, 0);
+        assert!(facts.encrypted && !facts.needs_password, "{facts:?}");
+        assert_eq!(facts.pages, Some(2));
+        assert_eq!(facts.info["Encrypted"], info["Encrypted"]);
+        assert!(facts.info["Encrypted"].contains("RC4"), "{:?}", facts.info);
+        assert_eq!(facts.producer.as_deref(), Some("LibreOffice 7.0"));
+        assert_eq!(facts.pages_with_text, Some(2));
+        assert!(facts.warnings.is_empty(), "{:?}", facts.warnings);
+
+        let texts = pdf::page_texts(&path, Some(password)).await.unwrap();
+        assert_eq!(texts.len(), 2);
+        assert_eq!(words(&texts), pdftotext_words(&path, &["-upw", password]));
+        assert!(texts[0].starts_with("This is a text from LibreOffice Writer"));
+
+        let error = pdf::page_texts(&path, None).await.expect_err("locked");
+        assert!(
+            matches!(error, PdfError::PasswordProtected { .. }),
+            "{error:?}"
+        );
+
+        let page = pdf::render_page(&path, 2, 72, Some(password), out.path())
+            .await
+            .unwrap();
+        assert_eq!(image::image_dimensions(&page).unwrap(), (596, 842));
+
+        for error in [
+            pdf::inspect_with_password(&path, Some(wrong))
+                .await
+                .expect_err("wrong password"),
+            pdf::page_texts(&path, Some(wrong))
+                .await
+                .expect_err("wrong password"),
+            pdf::render_page(&path, 1, 72, Some(wrong), out.path())
+                .await
+                .expect_err("wrong password"),
+        ] {
+            assert!(matches!(error, PdfError::WrongPassword { .. }), "{error:?}");
+            let message = error.to_string();
+            assert!(message.contains(path.file_name().unwrap().to_str().unwrap()));
+            assert!(message.contains("does not open it"), "{message}");
+        }
+    }
+    // A password given for a document without one changes nothing.
+    let plain = media("forensics/text1/a-text.pdf");
+    let facts = pdf::inspect_with_password(&plain, Some("peanuts"))
+        .await
+        .unwrap();
+    assert_eq!((facts.pages, facts.encrypted), (Some(2), false));
+}
+
+/// One page, gray, at the resolution asked: A4 (595.304 x 841.89 pt) at 150 dpi is
+/// 1241 x 1754 pixels, as pdftoppm -r 150 makes it.
+#[tokio::test]
+async fn render_page_renders_that_page_in_gray_at_the_resolution_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let path = media("forensics/text2/d-text.pdf");
+    let page = pdf::render_page(&path, 2, 150, None, &out).await.unwrap();
+    assert_eq!(page, out.join("page-2.png"));
+    assert_eq!(image::image_dimensions(&page).unwrap(), (1241, 1754));
+    let rgb = image::open(&page).unwrap().to_rgb8();
+    assert!(
+        rgb.pixels().all(|p| p.0[0] == p.0[1] && p.0[1] == p.0[2]),
+        "not gray"
+    );
+    let dark = rgb.pixels().filter(|p| p.0[0] < 100).count();
+    assert!(dark > 500, "no text on the page ({dark} dark pixels)");
+    // Only the page is left in the folder.
+    let names: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["page-2.png"]);
+
+    // Page k of the handmade document carries a bar 20·k points wide: at 72 dpi, 20·k pixels.
+    let twelve = twelve_pages(dir.path());
+    for k in [1u32, 7, 12] {
+        let page = pdf::render_page(&twelve, k, 72, None, &out).await.unwrap();
+        assert_eq!(image::image_dimensions(&page).unwrap(), (420, 595));
+        let width = bar_width(&page);
+        assert!(width.abs_diff(20 * k) <= 1, "page {k}: bar {width}");
+    }
+    for k in [0, 13] {
+        let error = pdf::render_page(&twelve, k, 72, None, &out)
+            .await
+            .expect_err("no such page");
+        assert!(
+            matches!(error, PdfError::NoSuchPage { page, pages: 12, .. } if page == k),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("has 12 page(s)"), "{error}");
+    }
+}
+
+/// A 200 x 200 inch page at 300 dpi would be 3.6 gigapixels: it is rendered at 49 dpi
+/// (9800 x 9800, under MAX_RENDER_PIXELS) instead.
+#[tokio::test]
+async fn huge_pages_are_rendered_within_the_pixel_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("poster.pdf");
+    let content = "0 g 0 0 7200 7200 re f";
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_owned(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_owned(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 14400 14400] /Contents 4 0 R >>".to_owned(),
+        format!(
+            "<< /Length {} >>\nstream\n{content}\nendstream",
+            content.len()
+        ),
+    ];
+    let mut bytes = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(bytes.len());
+        bytes.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = bytes.len();
+    bytes.extend_from_slice(b"xref\n0 5\n0000000000 65535 f \n");
+    for offset in offsets {
+        bytes.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+    }
+    bytes.extend_from_slice(
+        format!("trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n").as_bytes(),
+    );
+    std::fs::write(&path, bytes).unwrap();
+    let facts = pdf::inspect(&path).await.unwrap();
+    assert_eq!(facts.page_size.as_deref(), Some("14400 x 14400 pts"));
+
+    let page = pdf::render_page(&path, 1, 300, None, dir.path())
+        .await
+        .unwrap();
+    let (w, h) = image::image_dimensions(&page).unwrap();
+    assert_eq!((w, h), (9800, 9800));
+    assert!(u64::from(w) * u64::from(h) <= pdf::MAX_RENDER_PIXELS);
+}
