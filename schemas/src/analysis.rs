@@ -196,6 +196,19 @@ pub struct ImageAnalysisSummary {
     pub words: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<GeoPoint>,
+    /// Celebrities recognised.
+    #[serde(default)]
+    pub celebrities: u32,
+    /// When it was taken, ISO 8601 local time with the UTC offset when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub captured_at: Option<String>,
+    /// Make and model, e.g. `Xiaomi Mi A3`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub camera: Option<String>,
+    /// Images and video frames of the library already within the near-duplicate distance
+    /// when this one was analysed (`near-duplicates` lists them).
+    #[serde(default)]
+    pub near_duplicates: u32,
 }
 
 /// WGS 84 position.
@@ -229,9 +242,13 @@ impl EventDetail for ImageAnalysisCompleted {
                     longitude: -0.124_625,
                     altitude_meters: Some(12.4),
                 }),
+                celebrities: 0,
+                captured_at: Some("2020-08-27T23:16:12.007419-03:00".into()),
+                camera: Some("Xiaomi Mi A3".into()),
+                near_duplicates: 1,
             },
             results: vec![
-                example::result("exif", "image/exif.json", Some("kamadak-exif")),
+                example::result("exif", "image/exif.json", Some("exiftool")),
                 example::result("text", "image/text.json", Some("tesseract 5.3")),
             ],
             skipped: vec![

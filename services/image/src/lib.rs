@@ -1,8 +1,17 @@
 //! The image service: EXIF summary, perceptual hash and near-duplicates, vision, generative
 //! description.
 //!
-//! Its handler arrives with the image and document issue; for now the crate declares what it
-//! subscribes to.
+//! - [`exif`]: the EXIF summary (camera, lens, exposure, capture time with its offset, GPS);
+//! - [`handler`]: `Image Ingested` → `Image Analysis Completed` (what it writes, and why a
+//!   feature is skipped);
+//! - [`describe`]: the generative description port (AWS: Bedrock).
+
+pub mod config;
+pub mod describe;
+pub mod exif;
+pub mod handler;
+
+pub use handler::{Backends, Image, ImageConfig};
 
 use mediasift_kit::{Rule, Subscriptions};
 use mediasift_schemas::{EventDetail, ImageIngested, sources};
