@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use mediasift_audio::AudioConfig;
+use mediasift_document::DocumentConfig;
+use mediasift_image::ImageConfig;
 use mediasift_ingest::IngestConfig;
 use mediasift_kit::local::bus::BusConfig;
 use mediasift_media::image::ImageLimits;
@@ -127,6 +129,23 @@ impl LocalConfig {
         AudioConfig {
             scratch_dir: self.data_dir.join("scratch"),
             ..AudioConfig::default()
+        }
+    }
+
+    /// The image service's settings: it shares the runtime's scratch folder; the generative
+    /// description needs Bedrock, which runs only on AWS.
+    pub fn image_config(&self) -> ImageConfig {
+        ImageConfig {
+            scratch_dir: self.data_dir.join("scratch"),
+            ..ImageConfig::default()
+        }
+    }
+
+    /// The document service's settings: it shares the runtime's scratch folder.
+    pub fn document_config(&self) -> DocumentConfig {
+        DocumentConfig {
+            scratch_dir: self.data_dir.join("scratch"),
+            ..DocumentConfig::default()
         }
     }
 

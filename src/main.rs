@@ -45,6 +45,11 @@ enum Command {
         /// One JSON object per input file at the end, for scripts.
         #[arg(long)]
         json: bool,
+        /// The assets' own analysis options, a JSON object (what an S3 upload carries in
+        /// `x-amz-meta-mediasift-options`), e.g. '{"transcribe": false}' or
+        /// '{"pdfPassword": "…"}'.
+        #[arg(long, value_name = "JSON")]
+        options: Option<String>,
         #[command(flatten)]
         data: DataDir,
     },
@@ -52,6 +57,25 @@ enum Command {
     Status {
         /// An asset id (or the correlation id of its upload).
         asset: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Near-duplicates: images and video frames of the library within a Hamming distance of an
+    /// asset's perceptual hashes (an image's, or its video's indexed frames'), or of an image
+    /// file's.
+    Similar {
+        /// An asset id, or an image file (it need not be in the library).
+        target: String,
+        /// The largest Hamming distance (of 64 bits) listed; every match up to 7 is found,
+        /// farther ones only when they share a band of the index.
+        #[arg(long, default_value_t = 7)]
+        max_distance: u32,
+        /// At most this many matches, nearest first.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// One JSON object per match, for scripts.
         #[arg(long)]
         json: bool,
         #[command(flatten)]
@@ -262,10 +286,22 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Run { paths, json, data } => commands::run::run(&data, &paths, json).await,
+        Command::Run {
+            paths,
+            json,
+            options,
+            data,
+        } => commands::run::run(&data, &paths, json, options.as_deref()).await,
         Command::Status { asset, json, data } => {
             commands::status::status(&data, asset.as_deref(), json).await
         }
+        Command::Similar {
+            target,
+            max_distance,
+            limit,
+            json,
+            data,
+        } => commands::similar::similar(&data, &target, max_distance, limit, json).await,
         Command::Events {
             asset,
             follow,

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 
 use mediasift_audio::Audio;
+use mediasift_document::Document;
+use mediasift_image::Image;
 use mediasift_ingest::Ingest;
 use mediasift_kit::local::bus::{BusError, LocalBus};
 use mediasift_kit::local::objects::LocalObjectStore;
@@ -21,6 +23,8 @@ pub fn handlers(config: &LocalConfig) -> Vec<Arc<dyn Handler>> {
         Arc::new(Ingest::local(config.ingest_config())),
         Arc::new(Video::local(config.video_config())),
         Arc::new(Audio::local(config.audio_config())),
+        Arc::new(Image::local(config.image_config())),
+        Arc::new(Document::local(config.document_config())),
     ]
 }
 

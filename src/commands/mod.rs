@@ -9,6 +9,7 @@ pub mod loudness;
 pub mod replay;
 pub mod run;
 pub mod shots;
+pub mod similar;
 pub mod status;
 pub mod timelines;
 pub mod transcribe;

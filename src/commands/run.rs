@@ -25,8 +25,23 @@ struct Input {
     uploaded: Result<ObjectMeta, String>,
 }
 
-pub async fn run(data: &DataDir, paths: &[PathBuf], json: bool) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    data: &DataDir,
+    paths: &[PathBuf],
+    json: bool,
+    options: Option<&str>,
+) -> anyhow::Result<ExitCode> {
     let files = collect_files(paths)?;
+    let mut upload = PutOptions::default();
+    if let Some(options) = options {
+        match serde_json::from_str::<serde_json::Value>(options) {
+            Ok(serde_json::Value::Object(_)) => {}
+            _ => anyhow::bail!("--options must be a JSON object, e.g. '{{\"transcribe\": false}}'"),
+        }
+        upload
+            .user_metadata
+            .insert("mediasift-options".into(), options.to_owned());
+    }
     let runtime = super::open(data).await?;
     let bus = runtime.bus.clone();
     let start = super::read_events(&bus, None, 0)
@@ -42,7 +57,7 @@ pub async fn run(data: &DataDir, paths: &[PathBuf], json: bool) -> anyhow::Resul
                 &runtime.config.ingest_bucket,
                 &key,
                 Body::File(path.clone()),
-                PutOptions::default(),
+                upload.clone(),
             )
             .await
             .map_err(|e| e.to_string());
@@ -375,6 +390,37 @@ fn describe_event(event: &RawEvent) -> String {
                     .as_str()
                     .map(|l| format!(", language {l}"))
                     .unwrap_or_default()
+            ));
+        }
+    }
+    if let Some(phash) = summary["phash"].as_str() {
+        let mut fact = format!("pHash {phash}");
+        if let Some(camera) = summary["camera"].as_str() {
+            fact += &format!(", {camera}");
+        }
+        if let Some(captured) = summary["capturedAt"].as_str() {
+            fact += &format!(", taken {captured}");
+        }
+        let location = &summary["location"];
+        if let (Some(lat), Some(lon)) = (
+            location["latitude"].as_f64(),
+            location["longitude"].as_f64(),
+        ) {
+            fact += &format!(", at {lat:.5}, {lon:.5}");
+        }
+        match summary["nearDuplicates"].as_u64() {
+            Some(0) | None => {}
+            Some(n) => fact += &format!(", {n} near-duplicate(s)"),
+        }
+        facts.push(fact);
+    }
+    if let (Some(pages), Some(ocr)) = (summary["pages"].as_u64(), summary["ocrPages"].as_u64()) {
+        if summary["encrypted"] == true && summary["words"] == 0 {
+            facts.push(format!("{pages} page(s), encrypted: text not read"));
+        } else {
+            facts.push(format!(
+                "{pages} page(s), {ocr} by OCR, {} word(s)",
+                summary["words"].as_u64().unwrap_or(0)
             ));
         }
     }

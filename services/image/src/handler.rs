@@ -265,8 +265,10 @@ impl Image {
                 skipped.push(skip(feature.name(), &reason));
                 continue;
             };
+            let outcome = backend.detect(&frame, feature, min_confidence).await;
+            // After the call: backends learn their model version from their first answer.
             let engine = backend.engine(feature).await;
-            let detections = match backend.detect(&frame, feature, min_confidence).await {
+            let detections = match outcome {
                 Ok(detections) => detections
                     .into_iter()
                     .filter(|d| d.confidence >= min_confidence)
