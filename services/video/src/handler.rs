@@ -10,12 +10,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::StreamExt;
-use mediasift_kit::handler::{caused_by, decode, derived_event_id};
-use mediasift_kit::ports::{Body, PutOptions, Retryable, StoreError, split_s3_uri};
+use mediasift_kit::handler::{caused_by, decode};
+use mediasift_kit::ports::{Retryable, split_s3_uri};
 use mediasift_kit::similar::{Entry, NearDuplicateIndex};
-use mediasift_kit::{Failure, Handler, HandlerError, Ports, Subscriptions};
+use mediasift_kit::{AssetWork, Handler, HandlerError, Ports, Subscriptions};
 use mediasift_media::phash::{Luma, PHash, laplacian_variance, phash};
-use mediasift_media::process::ToolError;
 use mediasift_media::selection::{
     self, Capture, DEFAULT_THRESHOLD, MIN_REUSE_BITS, Selection, Still,
 };
@@ -170,100 +169,11 @@ struct FeatureResults {
     errors: Vec<CaptureError>,
 }
 
-/// One asset being analysed.
-struct Asset<'a> {
-    cause: &'a RawEvent,
-    ports: &'a Ports,
-    id: Uuid,
-}
+/// One asset being analysed: its results go under `<assetId>/video/`.
+type Asset<'a> = AssetWork<'a>;
 
-impl Asset<'_> {
-    fn fail(
-        &self,
-        code: &str,
-        cause: impl Into<String>,
-        action: impl Into<String>,
-    ) -> HandlerError {
-        HandlerError::permanent(
-            Failure::new(code, cause, action)
-                .for_asset(self.id)
-                .ending(AnalysisKind::Video),
-        )
-    }
-
-    fn store_error(&self, error: StoreError) -> HandlerError {
-        if error.is_retryable() {
-            HandlerError::retryable(error.to_string())
-        } else {
-            self.fail(
-                "StoreError",
-                error.to_string(),
-                "Check that ingest's outputs exist in the derived bucket and that the service \
-                 may read and write it; then retry the event from the dead-letter queue.",
-            )
-        }
-    }
-
-    /// Writes `<assetId>/video/<name>` in the derived bucket; returns its URI.
-    async fn put_json(&self, name: &str, value: &Value) -> Result<String, HandlerError> {
-        let body = serde_json::to_vec_pretty(value).unwrap_or_default();
-        self.put(name, body, "application/json").await
-    }
-
-    async fn put(
-        &self,
-        name: &str,
-        body: Vec<u8>,
-        content_type: &str,
-    ) -> Result<String, HandlerError> {
-        let key = result_key(self.id, name);
-        let options = PutOptions {
-            content_type: Some(content_type.into()),
-            ..PutOptions::default()
-        };
-        self.ports
-            .objects
-            .put(
-                &self.ports.derived_bucket,
-                &key,
-                Body::Bytes(Bytes::from(body)),
-                options,
-            )
-            .await
-            .map_err(|e| self.store_error(e))?;
-        Ok(format!("s3://{}/{key}", self.ports.derived_bucket))
-    }
-
-    fn emit<D: EventDetail>(&self, detail: D) -> RawEvent {
-        let mut event = Envelope::new(sources::VIDEO, detail);
-        event.id = derived_event_id(&self.cause.id, SERVICE, D::DETAIL_TYPE);
-        event.time = self.ports.clock.now();
-        event.resources = self.cause.resources.clone();
-        event.to_raw().expect("video events serialise")
-    }
-
-    fn tool_failure(&self, what: &str, error: &ToolError) -> HandlerError {
-        match error {
-            ToolError::Missing { .. } => self.fail(
-                "ToolMissing",
-                error.to_string(),
-                "Install the missing tool (scripts/setup.sh installs them all), then retry the \
-                 event from the dead-letter queue.",
-            ),
-            ToolError::TimedOut { .. } => self.fail(
-                "ToolTimedOut",
-                format!("{what}: {error}"),
-                "The proxy may be damaged; retry the event from the dead-letter queue, or upload \
-                 the source again to rebuild it.",
-            ),
-            _ => self.fail(
-                "ToolFailed",
-                format!("{what}: {error}"),
-                "Check the proxy plays; upload the source again to rebuild it.",
-            ),
-        }
-    }
-}
+/// What to do when a tool cannot read the proxy.
+const CHECK_THE_PROXY: &str = "Check the proxy plays; upload the source again to rebuild it.";
 
 impl Video {
     async fn video_ingested(
@@ -273,11 +183,14 @@ impl Video {
     ) -> Result<Vec<RawEvent>, HandlerError> {
         let ingested: Envelope<VideoIngested> = decode(event)?;
         let detail = ingested.detail;
-        let asset = Asset {
-            cause: event,
+        let asset = AssetWork::new(
             ports,
-            id: detail.asset_id,
-        };
+            event,
+            detail.asset_id,
+            SERVICE,
+            sources::VIDEO,
+            AnalysisKind::Video,
+        );
         tracing::info!(asset_id = %asset.id, proxy = detail.outputs.proxy, "analysing video");
         std::fs::create_dir_all(&self.config.scratch_dir).ok();
         let scratch = tempfile::Builder::new()
@@ -292,7 +205,9 @@ impl Video {
 
         // 1. Shots and cues on the proxy (it keeps the source's frame timing).
         let proxy = scratch.path().join("proxy.mp4");
-        download(&asset, &detail.outputs.proxy, &proxy).await?;
+        asset
+            .download("proxy", &detail.outputs.proxy, &proxy)
+            .await?;
         let shots = shots::detect_shots(&proxy)
             .await
             .map_err(|e| shots_failure(&asset, &detail.outputs.proxy, &proxy, e))?;
@@ -697,7 +612,7 @@ fn vision_failure(
 ) -> HandlerError {
     let what = format!("{} on capture {capture}", feature.name());
     match error {
-        VisionError::Tool(tool) => asset.tool_failure(&what, &tool),
+        VisionError::Tool(tool) => asset.tool_failure(&what, &tool, CHECK_THE_PROXY),
         VisionError::Unavailable(message) => HandlerError::retryable(format!("{what}: {message}")),
         other => asset.fail(
             "VisionFailed",
@@ -719,30 +634,9 @@ fn to_value<T: Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
 
-/// Streams `uri` to `to`.
-async fn download(asset: &Asset<'_>, uri: &str, to: &Path) -> Result<(), HandlerError> {
-    let (bucket, key) = split_s3_uri(uri).ok_or_else(|| {
-        asset.fail(
-            "MalformedEvent",
-            format!("outputs.proxy {uri:?} is not an s3:// URI"),
-            "Only mediasift's ingest publishes this event; check for another publisher.",
-        )
-    })?;
-    asset
-        .ports
-        .objects
-        .download(bucket, key, to)
-        .await
-        .map_err(|e| match e {
-            StoreError::Io { .. } => HandlerError::retryable(e.to_string()),
-            e => asset.store_error(e),
-        })?;
-    Ok(())
-}
-
 fn shots_failure(asset: &Asset<'_>, uri: &str, local: &Path, error: ShotsError) -> HandlerError {
     match &error {
-        ShotsError::Decode { source, .. } => asset.tool_failure(uri, source),
+        ShotsError::Decode { source, .. } => asset.tool_failure(uri, source, CHECK_THE_PROXY),
         // Causes name the proxy, not the scratch copy the tools read.
         _ => asset.fail(
             "CorruptProxy",
