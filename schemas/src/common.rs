@@ -243,6 +243,15 @@ pub struct SkippedFeature {
     pub reason: String,
 }
 
+impl SkippedFeature {
+    pub fn new(feature: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            feature: feature.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
 /// A named result document in the derived bucket.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -255,6 +264,24 @@ pub struct ResultRef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<String>,
 }
+
+impl ResultRef {
+    /// The result `name` at `uri`, produced by `engine`.
+    pub fn new(name: impl Into<String>, uri: impl Into<String>, engine: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            uri: uri.into(),
+            engine: Some(engine.into()),
+        }
+    }
+}
+
+/// The S3 user metadata (`x-amz-meta-mediasift-options`) holding one asset's own analysis
+/// options, a JSON object.
+pub const OPTIONS_METADATA: &str = "mediasift-options";
+/// The key of an encrypted PDF's password in an asset's own options. It is never part of the
+/// plan nor of any event: the document service reads it from the source object's metadata.
+pub const PDF_PASSWORD_OPTION: &str = "pdfPassword";
 
 /// Shared values for the examples, so the catalog tells one consistent story.
 pub(crate) mod example {

@@ -38,9 +38,10 @@ pub async fn run(
             Ok(serde_json::Value::Object(_)) => {}
             _ => anyhow::bail!("--options must be a JSON object, e.g. '{{\"transcribe\": false}}'"),
         }
-        upload
-            .user_metadata
-            .insert("mediasift-options".into(), options.to_owned());
+        upload.user_metadata.insert(
+            mediasift_schemas::OPTIONS_METADATA.into(),
+            options.to_owned(),
+        );
     }
     let runtime = super::open(data).await?;
     let bus = runtime.bus.clone();

@@ -274,7 +274,10 @@ impl Audio {
                 )
             }
             None => {
-                skipped.push(skip("loudness", "the video has no audio track"));
+                skipped.push(SkippedFeature::new(
+                    "loudness",
+                    "the video has no audio track",
+                ));
                 (Vec::new(), Vec::new())
             }
         };
@@ -313,7 +316,7 @@ impl Audio {
         };
         if let Some(reason) = no_speech {
             for feature in ["transcript", "captions"] {
-                progress.skipped.push(skip(feature, &reason));
+                progress.skipped.push(SkippedFeature::new(feature, &reason));
             }
             return self.complete(progress, None, ports).await;
         }
@@ -361,7 +364,7 @@ impl Audio {
             }
             Err(SpeechError::NoEngine(reason) | SpeechError::UnsupportedLanguage(reason)) => {
                 for feature in ["transcript", "captions"] {
-                    progress.skipped.push(skip(feature, &reason));
+                    progress.skipped.push(SkippedFeature::new(feature, &reason));
                 }
                 self.complete(progress, None, ports).await
             }
@@ -418,7 +421,7 @@ impl Audio {
             Ok(transcript) => Some(transcript),
             Err(SpeechError::NoEngine(reason) | SpeechError::UnsupportedLanguage(reason)) => {
                 for feature in ["transcript", "captions"] {
-                    progress.skipped.push(skip(feature, &reason));
+                    progress.skipped.push(SkippedFeature::new(feature, &reason));
                 }
                 None
             }
@@ -529,7 +532,7 @@ impl Audio {
                     }
                     Err(LanguageError::UnsupportedLanguage(reason)) => {
                         for feature in windows::LANGUAGE_FEATURES {
-                            progress.skipped.push(skip(feature, &reason));
+                            progress.skipped.push(SkippedFeature::new(feature, &reason));
                         }
                     }
                     Err(LanguageError::Unavailable(message)) => {
@@ -551,7 +554,7 @@ impl Audio {
             (reason, ..) => {
                 let reason = reason.unwrap_or_else(|| "no transcript".into());
                 for feature in windows::LANGUAGE_FEATURES {
-                    progress.skipped.push(skip(feature, &reason));
+                    progress.skipped.push(SkippedFeature::new(feature, &reason));
                 }
             }
         }
@@ -590,13 +593,17 @@ impl Audio {
                     // The rest of the analysis stands; the reason says what to fix.
                     Err(error @ (ChaptersError::Unusable(_) | ChaptersError::Failed(_))) => {
                         tracing::warn!(asset_id = %asset.id, %error, "no chapters");
-                        progress.skipped.push(skip("chapters", &error.to_string()));
+                        progress
+                            .skipped
+                            .push(SkippedFeature::new("chapters", error.to_string()));
                     }
                 }
             }
             (reason, ..) => {
                 let reason = reason.unwrap_or_else(|| "no transcript".into());
-                progress.skipped.push(skip("chapters", &reason));
+                progress
+                    .skipped
+                    .push(SkippedFeature::new("chapters", &reason));
             }
         }
 
@@ -624,16 +631,7 @@ impl Audio {
     }
 
     fn scratch(&self) -> Result<tempfile::TempDir, HandlerError> {
-        std::fs::create_dir_all(&self.config.scratch_dir).ok();
-        tempfile::Builder::new()
-            .prefix("audio-")
-            .tempdir_in(&self.config.scratch_dir)
-            .map_err(|e| {
-                HandlerError::retryable(format!(
-                    "cannot create a scratch folder in {}: {e}",
-                    self.config.scratch_dir.display()
-                ))
-            })
+        mediasift_kit::work::scratch_dir(&self.config.scratch_dir, "audio-")
     }
 }
 
@@ -647,13 +645,6 @@ fn transcribe_output(ports: &Ports, asset_id: Uuid) -> (String, String) {
 
 /// What to do when a tool cannot read the asset.
 const CHECK_THE_FILE: &str = "Check the file plays; upload it again if it is damaged.";
-
-fn skip(feature: &str, reason: &str) -> SkippedFeature {
-    SkippedFeature {
-        feature: feature.into(),
-        reason: reason.into(),
-    }
-}
 
 fn loudness_failure(
     asset: &Asset<'_>,

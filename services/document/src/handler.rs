@@ -46,10 +46,7 @@ use crate::ocr::{OcrBackend, OcrError, PageText, TesseractOcr};
 const PRODUCER_VERSION: &str = env!("CARGO_PKG_VERSION");
 const NO_LOCAL_BACKEND: &str = "no local backend";
 const TURNED_OFF: &str = "turned off in options";
-/// The user metadata holding the asset's own options (as ingest reads it).
-pub const OPTIONS_METADATA: &str = "mediasift-options";
-/// The key of the PDF password in the asset's options.
-pub const PASSWORD_OPTION: &str = "pdfPassword";
+pub use mediasift_schemas::{OPTIONS_METADATA, PDF_PASSWORD_OPTION as PASSWORD_OPTION};
 /// The language analysed when the options name none.
 const DEFAULT_LANGUAGE: &str = "en";
 const TEXT_LAYER_ENGINE: &str = "poppler pdftotext";
@@ -198,7 +195,7 @@ impl Document {
                     )
                 });
                 for feature in ["text", "ocr", "keyphrases", "entities"] {
-                    skipped.push(skip(feature, &reason));
+                    skipped.push(SkippedFeature::new(feature, &reason));
                 }
                 let summary = DocumentAnalysisSummary {
                     pages: ingested.technical.pages.unwrap_or(0),
@@ -299,9 +296,9 @@ impl Document {
         let ocr_engine = ocr.map(|o| o.engine());
         if pages.iter().any(|p| p.source == TextSource::None) {
             if self.backends.ocr.is_none() {
-                skipped.push(skip("ocr", NO_LOCAL_BACKEND));
+                skipped.push(SkippedFeature::new("ocr", NO_LOCAL_BACKEND));
             } else if !plan.options.vision.text {
-                skipped.push(skip("ocr", TURNED_OFF));
+                skipped.push(SkippedFeature::new("ocr", TURNED_OFF));
             }
         }
         let words: u32 = pages.iter().map(|p| p.words).sum();
@@ -321,7 +318,7 @@ impl Document {
                 }),
             )
             .await?;
-        results.push(result("pages", uri, &engine));
+        results.push(ResultRef::new("pages", uri, &engine));
         let text = pages
             .iter()
             .map(|p| p.text.as_str())
@@ -330,7 +327,7 @@ impl Document {
         let uri = asset
             .put("text.txt", text.into_bytes(), "text/plain; charset=utf-8")
             .await?;
-        results.push(result("text", uri, &engine));
+        results.push(ResultRef::new("text", uri, &engine));
 
         // Language.
         let language = plan
@@ -340,16 +337,19 @@ impl Document {
             .unwrap_or_else(|| DEFAULT_LANGUAGE.into());
         match (&self.backends.language, plan.options.language_analysis) {
             (_, false) => {
-                skipped.push(skip("keyphrases", TURNED_OFF));
-                skipped.push(skip("entities", TURNED_OFF));
+                skipped.push(SkippedFeature::new("keyphrases", TURNED_OFF));
+                skipped.push(SkippedFeature::new("entities", TURNED_OFF));
             }
             (None, true) => {
-                skipped.push(skip("keyphrases", NO_LOCAL_BACKEND));
-                skipped.push(skip("entities", NO_LOCAL_BACKEND));
+                skipped.push(SkippedFeature::new("keyphrases", NO_LOCAL_BACKEND));
+                skipped.push(SkippedFeature::new("entities", NO_LOCAL_BACKEND));
             }
             (Some(_), true) if words == 0 => {
-                skipped.push(skip("keyphrases", "the document has no text"));
-                skipped.push(skip("entities", "the document has no text"));
+                skipped.push(SkippedFeature::new(
+                    "keyphrases",
+                    "the document has no text",
+                ));
+                skipped.push(SkippedFeature::new("entities", "the document has no text"));
             }
             (Some(backend), true) => {
                 let mut documents = vec![
@@ -387,7 +387,7 @@ impl Document {
                                     }),
                                 )
                                 .await?;
-                            results.push(result(name, uri, &engine));
+                            results.push(ResultRef::new(name, uri, &engine));
                         }
                     }
                     Err(LanguageError::Unavailable(message)) => {
@@ -397,8 +397,8 @@ impl Document {
                         )));
                     }
                     Err(error) => {
-                        skipped.push(skip("keyphrases", &error.to_string()));
-                        skipped.push(skip("entities", &error.to_string()));
+                        skipped.push(SkippedFeature::new("keyphrases", error.to_string()));
+                        skipped.push(SkippedFeature::new("entities", error.to_string()));
                     }
                 }
             }
@@ -509,16 +509,7 @@ impl Document {
     }
 
     fn scratch(&self) -> Result<tempfile::TempDir, HandlerError> {
-        std::fs::create_dir_all(&self.config.scratch_dir).ok();
-        tempfile::Builder::new()
-            .prefix("document-")
-            .tempdir_in(&self.config.scratch_dir)
-            .map_err(|e| {
-                HandlerError::retryable(format!(
-                    "cannot create a scratch folder in {}: {e}",
-                    self.config.scratch_dir.display()
-                ))
-            })
+        mediasift_kit::work::scratch_dir(&self.config.scratch_dir, "document-")
     }
 }
 
@@ -548,20 +539,5 @@ fn pdf_failure(asset: &Asset<'_>, error: PdfError) -> HandlerError {
             "The PDF is probably truncated or damaged: open it in a viewer, save a repaired copy \
              and upload it again.",
         ),
-    }
-}
-
-fn result(name: &str, uri: String, engine: &str) -> ResultRef {
-    ResultRef {
-        name: name.into(),
-        uri,
-        engine: Some(engine.into()),
-    }
-}
-
-fn skip(feature: &str, reason: &str) -> SkippedFeature {
-    SkippedFeature {
-        feature: feature.into(),
-        reason: reason.into(),
     }
 }

@@ -174,7 +174,7 @@ impl Image {
             .await?;
         let facts = read_facts(&asset, &technical)?;
         let summary = exif::summarise(&facts, true);
-        results.push(result(
+        results.push(ResultRef::new(
             "exif",
             asset.put_json("exif.json", &summary).await?,
             "exiftool",
@@ -208,7 +208,7 @@ impl Image {
             })?;
         drop(gray);
         drop(proxy);
-        results.push(result(
+        results.push(ResultRef::new(
             "phash",
             asset
                 .put_json(
@@ -220,7 +220,7 @@ impl Image {
         ));
 
         let near_duplicates = self.near_duplicates(&asset, hash).await?;
-        results.push(result(
+        results.push(ResultRef::new(
             "near-duplicates",
             asset
                 .put_json(
@@ -252,7 +252,7 @@ impl Image {
         let mut found = Found::default();
         for feature in Feature::ALL {
             if !feature.enabled_in(&plan.options.vision) {
-                skipped.push(skip(feature.name(), TURNED_OFF));
+                skipped.push(SkippedFeature::new(feature.name(), TURNED_OFF));
                 continue;
             }
             let Some(backend) = self.backend_for(feature) else {
@@ -262,7 +262,7 @@ impl Image {
                     .iter()
                     .find_map(|b| b.skip_reason(feature))
                     .unwrap_or_else(|| NO_LOCAL_BACKEND.into());
-                skipped.push(skip(feature.name(), &reason));
+                skipped.push(SkippedFeature::new(feature.name(), &reason));
                 continue;
             };
             let outcome = backend.detect(&frame, feature, min_confidence).await;
@@ -274,7 +274,10 @@ impl Image {
                     .filter(|d| d.confidence >= min_confidence)
                     .collect::<Vec<_>>(),
                 Err(VisionError::Frame(message)) => {
-                    skipped.push(skip(feature.name(), &format!("{engine}: {message}")));
+                    skipped.push(SkippedFeature::new(
+                        feature.name(),
+                        format!("{engine}: {message}"),
+                    ));
                     continue;
                 }
                 Err(error) => return Err(vision_failure(&asset, feature, error)),
@@ -294,12 +297,12 @@ impl Image {
                     },
                 )
                 .await?;
-            results.push(result(feature.name(), uri, &engine));
+            results.push(ResultRef::new(feature.name(), uri, &engine));
         }
 
         // The generative description.
         if !plan.options.generative {
-            skipped.push(skip("description", TURNED_OFF));
+            skipped.push(SkippedFeature::new("description", TURNED_OFF));
         } else if let Some(describer) = &self.backends.describer {
             let request = DescribeRequest {
                 jpeg: jpeg.clone(),
@@ -312,7 +315,7 @@ impl Image {
             match describer.describe(&request).await {
                 Ok(description) => {
                     let uri = asset.put_json("description.json", &description).await?;
-                    results.push(result("description", uri, &describer.engine()));
+                    results.push(ResultRef::new("description", uri, describer.engine()));
                 }
                 Err(DescribeError::Unavailable(message)) => {
                     return Err(HandlerError::retryable(format!(
@@ -323,11 +326,14 @@ impl Image {
                 // The rest of the analysis stands; the reason says what to fix.
                 Err(error) => {
                     tracing::warn!(asset_id = %asset.id, %error, "no description");
-                    skipped.push(skip("description", &error.to_string()));
+                    skipped.push(SkippedFeature::new("description", error.to_string()));
                 }
             }
         } else {
-            skipped.push(skip("description", &self.config.description_skip_reason));
+            skipped.push(SkippedFeature::new(
+                "description",
+                &self.config.description_skip_reason,
+            ));
         }
 
         let summary = ImageAnalysisSummary {
@@ -391,16 +397,7 @@ impl Image {
     }
 
     fn scratch(&self) -> Result<tempfile::TempDir, HandlerError> {
-        std::fs::create_dir_all(&self.config.scratch_dir).ok();
-        tempfile::Builder::new()
-            .prefix("image-")
-            .tempdir_in(&self.config.scratch_dir)
-            .map_err(|e| {
-                HandlerError::retryable(format!(
-                    "cannot create a scratch folder in {}: {e}",
-                    self.config.scratch_dir.display()
-                ))
-            })
+        mediasift_kit::work::scratch_dir(&self.config.scratch_dir, "image-")
     }
 }
 
@@ -519,20 +516,5 @@ fn vision_failure(asset: &Asset<'_>, feature: Feature, error: VisionError) -> Ha
             "Check the vision backend's installation and permissions (and, for face match, \
              that the face collection exists); then retry the event from the dead-letter queue.",
         ),
-    }
-}
-
-fn result(name: &str, uri: String, engine: &str) -> ResultRef {
-    ResultRef {
-        name: name.into(),
-        uri,
-        engine: Some(engine.into()),
-    }
-}
-
-fn skip(feature: &str, reason: &str) -> SkippedFeature {
-    SkippedFeature {
-        feature: feature.into(),
-        reason: reason.into(),
     }
 }

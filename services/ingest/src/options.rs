@@ -7,15 +7,14 @@ use serde_json::{Map, Value};
 
 /// User metadata with the asset's override, a JSON object
 /// (`x-amz-meta-mediasift-options: {"transcribe": false, "analyses": {"adBreaks": false}}`).
-pub const OPTIONS_METADATA: &str = "mediasift-options";
+pub use mediasift_schemas::OPTIONS_METADATA;
 /// The global settings object in the derived bucket.
 pub const GLOBAL_SETTINGS_KEY: &str = "settings/options.json";
 /// The key of the options object that turns analyses off: `{"analyses": {"scenes": false}}`.
 const ANALYSES: &str = "analyses";
 /// The asset's PDF password: allowed in its own options (user metadata) only, and kept out
-/// of the plan, so it never travels in an event; the document service reads it from the
-/// source object's metadata.
-pub const PDF_PASSWORD: &str = "pdfPassword";
+/// of the plan.
+use mediasift_schemas::PDF_PASSWORD_OPTION as PDF_PASSWORD;
 /// Rendition heights ingest can make.
 pub const RENDITION_HEIGHTS: [u32; 4] = [360, 480, 720, 1080];
 
@@ -77,7 +76,8 @@ pub fn resolve(
         if let Some(password) = options.remove(PDF_PASSWORD) {
             if !layer.origin.contains(OPTIONS_METADATA) {
                 return Err(layer.error(&format!(
-                    "`{PDF_PASSWORD}` belongs in one asset's own options                      (x-amz-meta-{OPTIONS_METADATA}), not in shared settings"
+                    "`{PDF_PASSWORD}` belongs in one asset's own options \
+                     (x-amz-meta-{OPTIONS_METADATA}), not in shared settings"
                 )));
             }
             if !password

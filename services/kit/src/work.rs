@@ -14,6 +14,21 @@ use uuid::Uuid;
 use crate::handler::{Failure, HandlerError, Ports, derived_event_id};
 use crate::ports::{Body, PutOptions, Retryable, StateError, StoreError, split_s3_uri};
 
+/// A scratch folder for one event's work under `dir` (created if absent), named
+/// `<prefix>…`, removed when dropped. Failing to make one is transient: the event is retried.
+pub fn scratch_dir(dir: &Path, prefix: &str) -> Result<tempfile::TempDir, HandlerError> {
+    std::fs::create_dir_all(dir).ok();
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(dir)
+        .map_err(|e| {
+            HandlerError::retryable(format!(
+                "cannot create a scratch folder in {}: {e}",
+                dir.display()
+            ))
+        })
+}
+
 /// The asset a handler is working on, for one event.
 pub struct AssetWork<'a> {
     pub ports: &'a Ports,
