@@ -104,6 +104,9 @@ pub struct AnalysisOptions {
     /// Ad-break spacing in seconds; the content-length ladder when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ad_break_interval_seconds: Option<f64>,
+    /// Seconds of content before the first ad break may be placed; one spacing when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ad_break_offset_seconds: Option<f64>,
     /// Extra proxy renditions by height (360, 480, 720, 1080); any above the source is skipped.
     pub renditions: Vec<u32>,
 }
@@ -119,6 +122,7 @@ impl Default for AnalysisOptions {
             language_analysis: true,
             generative: true,
             ad_break_interval_seconds: None,
+            ad_break_offset_seconds: None,
             renditions: Vec::new(),
         }
     }

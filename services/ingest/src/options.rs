@@ -182,8 +182,12 @@ fn check_known(
     layer: &Layer,
 ) -> Result<(), OptionsError> {
     for (key, value) in given {
-        // Optional fields (language, adBreakIntervalSeconds) are absent from the defaults.
-        let optional = ["language", "adBreakIntervalSeconds"];
+        // Optional fields (language, the ad-break spacing) are absent from the defaults.
+        let optional = [
+            "language",
+            "adBreakIntervalSeconds",
+            "adBreakOffsetSeconds",
+        ];
         match known.get(key) {
             Some(Value::Object(inner)) => {
                 let Value::Object(value) = value else {
@@ -237,10 +241,17 @@ fn validate(options: &Map<String, Value>) -> Result<(), String> {
         ));
     }
     if let Some(interval) = parsed.ad_break_interval_seconds
-        && interval <= 0.0
+        && !(interval >= 10.0 && interval.is_finite())
     {
         return Err(format!(
-            "adBreakIntervalSeconds is {interval}, it must be positive"
+            "adBreakIntervalSeconds is {interval}, it must be at least 10 (seconds between breaks)"
+        ));
+    }
+    if let Some(offset) = parsed.ad_break_offset_seconds
+        && !(offset >= 0.0 && offset.is_finite())
+    {
+        return Err(format!(
+            "adBreakOffsetSeconds is {offset}, it must be 0 or more (seconds before the first break)"
         ));
     }
     if let Some(height) = parsed
