@@ -282,6 +282,13 @@ impl Video {
                 uri: asset.put_json("frames.json", &to_value(&selection)).await?,
                 engine: Some("mediasift dynamic frames".into()),
             },
+            // Ingest's capture manifest the selection indexes into: the scene service reads the
+            // captures' pictures through it.
+            ResultRef {
+                name: "frameCaptures".into(),
+                uri: detail.outputs.frame_captures.clone(),
+                engine: None,
+            },
         ];
         for feature_results in &analysed {
             let name = feature_results.feature.name();
