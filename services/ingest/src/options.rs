@@ -183,11 +183,7 @@ fn check_known(
 ) -> Result<(), OptionsError> {
     for (key, value) in given {
         // Optional fields (language, the ad-break spacing) are absent from the defaults.
-        let optional = [
-            "language",
-            "adBreakIntervalSeconds",
-            "adBreakOffsetSeconds",
-        ];
+        let optional = ["language", "adBreakIntervalSeconds", "adBreakOffsetSeconds"];
         match known.get(key) {
             Some(Value::Object(inner)) => {
                 let Value::Object(value) = value else {
