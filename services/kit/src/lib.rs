@@ -10,6 +10,8 @@
 pub mod aws;
 #[cfg(feature = "bedrock")]
 pub mod bedrock;
+#[cfg(feature = "embed")]
+pub mod embed;
 pub mod env;
 pub mod handler;
 #[cfg(feature = "lambda")]
