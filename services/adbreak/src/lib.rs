@@ -1,7 +1,25 @@
-//! The adbreak service: scores scene boundaries and places ranked ad breaks (JSON, VMAP, EDL).
+//! The adbreak service: scores every shot boundary of an asset as a place for an ad break and
+//! places ranked breaks at the best of them (JSON, VMAP, EDL).
 //!
-//! Its handler arrives with the scenes and ad breaks issue; for now the crate declares what it
-//! subscribes to.
+//! - [`inputs`]: the documents it reads, by shape (`scenes.json`, `shots.json`,
+//!   `silences.json`, `loudness.json`, `transcript.json`);
+//! - [`score`]: the features of a boundary, their weights and the score;
+//! - [`place`]: the spacing (Media2Cloud's ladder or the asset's options), the slots and the
+//!   choice in each;
+//! - [`report`]: `adbreaks.json`; [`vmap`]: `vmap.xml`; [`edl`]: `breaks.edl`;
+//! - [`handler`]: `Scenes Detected` → `Ad Breaks Detected`.
+
+pub mod config;
+pub mod edl;
+pub mod handler;
+pub mod inputs;
+pub mod place;
+pub mod report;
+pub mod score;
+pub mod vmap;
+
+pub use handler::{AdBreakConfig, AdBreaks};
+pub use score::Weights;
 
 use mediasift_kit::{Rule, Subscriptions};
 use mediasift_schemas::{EventDetail, ScenesDetected, sources};
