@@ -5,7 +5,7 @@
 
 writes OUT_DIR/programme.mp4 (320x180, 25 fps, H.264 + AAC mono) and OUT_DIR/truth.json.
 
-Six scenes, each of two or three static shots cut hard from one another: every shot is a
+Twelve scenes, each of two or three static shots cut hard from one another: every shot is a
 linear gradient between the scene's two colours at its own angle, so the shots of a scene
 share a palette and differ in layout (the cuts are real cuts), and different scenes share no
 colour. Some scenes end in one second of black and silence (a fade to black), others cut
@@ -52,6 +52,12 @@ SCENES = [
       ("say", "Fans celebrated in the streets.", 21.0)],
      False, "black"),
     ("weather", ("0x00A0A0", "0xF0F0F0"), [10, 10], [], True, "end"),
+]
+# The programme runs the six scenes twice (4 min 42 s): the second time each scene takes the
+# colours of the scene three places on, so no scene looks like one within reach of it.
+SCENES = SCENES[:-1] + [SCENES[-1][:5] + ("cut",)] + [
+    (f"{name}-2", SCENES[(n + 3) % len(SCENES)][1], shots, speech, music, ending)
+    for n, (name, _, shots, speech, music, ending) in enumerate(SCENES)
 ]
 ANGLES = [(0, 0, 320, 180), (320, 0, 0, 180), (0, 90, 320, 90), (160, 0, 160, 180)]
 

@@ -4,12 +4,14 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use mediasift_adbreak::AdBreakConfig;
 use mediasift_audio::AudioConfig;
 use mediasift_document::DocumentConfig;
 use mediasift_image::ImageConfig;
 use mediasift_ingest::IngestConfig;
 use mediasift_kit::local::bus::BusConfig;
 use mediasift_media::image::ImageLimits;
+use mediasift_scene::SceneConfig;
 use mediasift_video::VideoConfig;
 use serde::Deserialize;
 
@@ -147,6 +149,16 @@ impl LocalConfig {
             scratch_dir: self.data_dir.join("scratch"),
             ..DocumentConfig::default()
         }
+    }
+
+    /// The scene service's settings (the defaults: 180 s link window, 2 s shortest scene).
+    pub fn scene_config(&self) -> SceneConfig {
+        SceneConfig::default()
+    }
+
+    /// The adbreak service's settings (no ad tag in the VMAP locally).
+    pub fn adbreak_config(&self) -> AdBreakConfig {
+        AdBreakConfig::default()
     }
 
     pub fn ingest_config(&self) -> IngestConfig {

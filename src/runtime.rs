@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use mediasift_adbreak::AdBreaks;
 use mediasift_audio::Audio;
 use mediasift_document::Document;
 use mediasift_image::Image;
@@ -12,6 +13,7 @@ use mediasift_kit::local::objects::LocalObjectStore;
 use mediasift_kit::local::state::SqliteStateStore;
 use mediasift_kit::ports::{StateError, StoreError, SystemClock};
 use mediasift_kit::{Handler, Ports};
+use mediasift_scene::Scenes;
 use mediasift_video::Video;
 
 use crate::config::LocalConfig;
@@ -25,6 +27,8 @@ pub fn handlers(config: &LocalConfig) -> Vec<Arc<dyn Handler>> {
         Arc::new(Audio::local(config.audio_config())),
         Arc::new(Image::local(config.image_config())),
         Arc::new(Document::local(config.document_config())),
+        Arc::new(Scenes::local(config.scene_config())),
+        Arc::new(AdBreaks::local(config.adbreak_config())),
     ]
 }
 

@@ -425,6 +425,29 @@ fn describe_event(event: &RawEvent) -> String {
             ));
         }
     }
+    if event.detail_type == "Scenes Detected" {
+        facts.push(format!(
+            "{} scene(s) of {} shot(s)",
+            summary["scenes"].as_u64().unwrap_or(0),
+            summary["shots"].as_u64().unwrap_or(0)
+        ));
+    }
+    if let Some(breaks) = detail["breaks"].as_array() {
+        let at: Vec<String> = breaks
+            .iter()
+            .map(|b| {
+                format!(
+                    "{} (score {:.2})",
+                    b["timecode"].as_str().unwrap_or("?"),
+                    b["score"].as_f64().unwrap_or(0.0)
+                )
+            })
+            .collect();
+        facts.push(match at.is_empty() {
+            true => "no ad break placed".to_owned(),
+            false => format!("ad break(s) at {}", at.join(", ")),
+        });
+    }
     // Analyses: which features ran, which were skipped and why.
     let features = [
         "labels",
