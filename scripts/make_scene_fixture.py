@@ -67,7 +67,9 @@ def run(*args):
 
 
 def duration(wav):
-    out = subprocess.run(["soxi", "-D", str(wav)], check=True, capture_output=True, text=True)
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration",
+                          "-of", "default=nw=1:nk=1", str(wav)],
+                         check=True, capture_output=True, text=True)
     return float(out.stdout)
 
 

@@ -45,7 +45,7 @@ fn fixture(dir: &Path) -> (PathBuf, Value) {
         .expect("python3 runs");
     assert!(
         out.status.success(),
-        "the fixture generator failed (it needs ffmpeg, flite and sox: run scripts/setup.sh): {}",
+        "the fixture generator failed (it needs ffmpeg and flite: run scripts/setup.sh): {}",
         String::from_utf8_lossy(&out.stderr)
     );
     let truth = std::fs::read_to_string(dir.join("truth.json")).unwrap();
