@@ -219,6 +219,8 @@ fn every_rule_receives_exactly_the_events_it_is_meant_to() {
     expect("document", "mediasift.ingest", "Document Ingested");
     expect("scene", "mediasift.video", "Video Analysis Completed");
     expect("scene", "mediasift.audio", "Audio Analysis Completed");
+    // An audio failure completes the scene join too (scenes from the pictures alone).
+    expect("scene", "mediasift.audio", "Processing Failed");
     expect("adbreak", "mediasift.scene", "Scenes Detected");
     for detail_type in ingested {
         expect("graph", "mediasift.ingest", detail_type);

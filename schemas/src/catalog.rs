@@ -202,6 +202,20 @@ fn example_event<D: EventDetail>(source: &'static str) -> Value {
     if let (Some(service), Some(obj)) = (service, detail.as_object_mut()) {
         if obj.contains_key("service") {
             obj.insert("service".into(), service.into());
+            // A service's failure ends the analysis it does.
+            let analysis = match service {
+                "video" => Some(AnalysisKind::Video),
+                "audio" => Some(AnalysisKind::Audio),
+                "image" => Some(AnalysisKind::Image),
+                "document" => Some(AnalysisKind::Document),
+                "scene" => Some(AnalysisKind::Scenes),
+                "adbreak" => Some(AnalysisKind::AdBreaks),
+                _ => None,
+            };
+            if let Some(analysis) = analysis {
+                let analysis = serde_json::to_value(analysis).expect("kinds serialize");
+                obj.insert("analysis".into(), analysis);
+            }
         }
         if let Some(Value::Object(metadata)) = obj.get_mut("metadata") {
             metadata.insert("producer".into(), format!("mediasift-{service}").into());
