@@ -70,10 +70,19 @@ async fn the_batch_apis_are_missing_from_moto_and_reported_unavailable() {
             message.contains(&format!("after {ATTEMPTS} attempts")),
             "{message}"
         );
-        let log = moto.log_tail();
+        // Moto writes the reason after it has answered: give its log a few seconds.
+        let mut explained = false;
+        for _ in 0..50 {
+            if moto.log().contains("action has not been implemented") {
+                explained = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         assert!(
-            log.contains("action has not been implemented"),
-            "moto's log should say why it answered 500: {log}"
+            explained,
+            "moto's log should say why it answered 500: {}",
+            moto.log_tail()
         );
     })
     .await
