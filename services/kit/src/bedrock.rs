@@ -582,6 +582,64 @@ pub fn excerpt(text: &str) -> String {
     }
 }
 
+// --- what describers share ---------------------------------------------------------------------
+
+/// An image as a model gets it: `bytes` as they are when they are a JPEG whose long side is
+/// at most `max_side`, otherwise decoded, scaled to fit (aspect kept, never up) and encoded as
+/// JPEG at `quality`.
+pub fn model_jpeg(bytes: &[u8], max_side: u32, quality: u8) -> Result<Vec<u8>, String> {
+    use image::{GenericImageView, ImageFormat, imageops::FilterType};
+    let format = image::guess_format(bytes)
+        .map_err(|e| format!("not an image format that can be read ({e})"))?;
+    let decoded = image::load_from_memory_with_format(bytes, format)
+        .map_err(|e| format!("the {format:?} image cannot be decoded: {e}"))?;
+    let (w, h) = decoded.dimensions();
+    let long = w.max(h);
+    if format == ImageFormat::Jpeg && long <= max_side {
+        return Ok(bytes.to_vec());
+    }
+    let fitted = if long <= max_side {
+        decoded
+    } else {
+        let scale =
+            |v: u32| ((f64::from(v) * f64::from(max_side) / f64::from(long)).round() as u32).max(1);
+        let (nw, nh) = if w >= h {
+            (max_side, scale(h))
+        } else {
+            (scale(w), max_side)
+        };
+        decoded.resize_exact(nw, nh, FilterType::CatmullRom)
+    };
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
+        .encode_image(&fitted.to_rgb8())
+        .map_err(|e| format!("the image cannot be encoded as JPEG: {e}"))?;
+    Ok(out)
+}
+
+/// Whitespace runs as one space, trimmed.
+pub fn collapse(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A context value for a prompt: on one line, and unable to open or close a tag (`<` and `>`
+/// become `‹` and `›`), so text read on screen or spoken cannot end the `<context>` block.
+pub fn context_value(text: &str) -> String {
+    collapse(text).replace('<', "‹").replace('>', "›")
+}
+
+/// What a JSON value is, for a problem named to the model ("`tags` is a string").
+pub fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};

@@ -95,7 +95,7 @@ pub use mediasift_kit::bedrock::{
     ANTHROPIC_VERSION, DEFAULT_ANSWER_ATTEMPTS, DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_ATTEMPTS,
     DEFAULT_MAX_TOKENS, DEFAULT_MODEL_ID, MAX_BACKOFF,
 };
-use mediasift_kit::bedrock::{Bedrock, BedrockError, read_json};
+use mediasift_kit::bedrock::{Bedrock, BedrockError, collapse, read_json};
 use serde::Deserialize;
 
 use super::{Chapter, ChaptersBackend, ChaptersError};
@@ -442,11 +442,6 @@ fn clock(seconds: f64) -> String {
 
 fn finite(x: f64) -> f64 {
     if x.is_finite() { x } else { 0.0 }
-}
-
-/// Whitespace runs as one space, trimmed.
-fn collapse(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 // --- the prompt ------------------------------------------------------------------------------

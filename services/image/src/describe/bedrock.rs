@@ -67,8 +67,10 @@ use std::path::Path;
 
 use async_trait::async_trait;
 use base64::Engine as _;
-use image::{DynamicImage, GenericImageView, ImageFormat, imageops::FilterType};
-pub use mediasift_kit::bedrock::{ANTHROPIC_VERSION, DEFAULT_ANSWER_ATTEMPTS, DEFAULT_MODEL_ID};
+pub use mediasift_kit::bedrock::{
+    ANTHROPIC_VERSION, DEFAULT_ANSWER_ATTEMPTS, DEFAULT_MODEL_ID, collapse, context_value,
+    json_kind,
+};
 use mediasift_kit::bedrock::{
     Bedrock, BedrockError, excerpt, first_json_object, image_block, text_block,
 };
@@ -199,41 +201,7 @@ impl Describer for BedrockDescriber {
 
 // --- the image -------------------------------------------------------------------------------
 
-/// The image as the model gets it: `bytes` as they are when they are a JPEG whose long side
-/// is at most `max_side`, otherwise decoded, scaled to fit (aspect kept, never up) and
-/// encoded as JPEG at `quality`.
-pub fn model_jpeg(bytes: &[u8], max_side: u32, quality: u8) -> Result<Vec<u8>, String> {
-    let format = image::guess_format(bytes)
-        .map_err(|e| format!("not an image format that can be read ({e})"))?;
-    let decoded = image::load_from_memory_with_format(bytes, format)
-        .map_err(|e| format!("the {format:?} image cannot be decoded: {e}"))?;
-    let (w, h) = decoded.dimensions();
-    if format == ImageFormat::Jpeg && w.max(h) <= max_side {
-        return Ok(bytes.to_vec());
-    }
-    let fitted = fit(&decoded, max_side);
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
-        .encode_image(&fitted.to_rgb8())
-        .map_err(|e| format!("the image cannot be encoded as JPEG: {e}"))?;
-    Ok(out)
-}
-
-/// `image` scaled so that its long side is at most `side` (never up), aspect kept.
-fn fit(image: &DynamicImage, side: u32) -> DynamicImage {
-    let (w, h) = image.dimensions();
-    let long = w.max(h);
-    if long <= side {
-        return image.clone();
-    }
-    let scale = |v: u32| ((f64::from(v) * f64::from(side) / f64::from(long)).round() as u32).max(1);
-    let (nw, nh) = if w >= h {
-        (side, scale(h))
-    } else {
-        (scale(w), side)
-    };
-    image.resize_exact(nw, nh, FilterType::CatmullRom)
-}
+pub use mediasift_kit::bedrock::model_jpeg;
 
 /// The original file name's extension, lowercased, when it is alphanumeric.
 pub fn original_extension(name: &str) -> Option<String> {
@@ -243,15 +211,6 @@ pub fn original_extension(name: &str) -> Option<String> {
 }
 
 // --- the prompt ------------------------------------------------------------------------------
-
-/// A context value on one line that cannot open or close a tag.
-fn context_value(text: &str) -> String {
-    text.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .replace('<', "‹")
-        .replace('>', "›")
-}
 
 fn gps_line(gps: Option<&Gps>) -> String {
     match gps {
@@ -454,7 +413,7 @@ fn scored(value: Option<&Value>, path: &str, problems: &mut Problems) -> Option<
     let Value::Object(object) = value else {
         problems.push(format!(
             "`{path}` is {}, not {{\"text\": \"...\", \"score\": 0.0}}",
-            kind(value)
+            json_kind(value)
         ));
         return None;
     };
@@ -489,7 +448,10 @@ fn string_field(
                 return Some(text.to_owned());
             }
         }
-        Some(other) => problems.push(format!("`{path}.text` is {}, not a string", kind(other))),
+        Some(other) => problems.push(format!(
+            "`{path}.text` is {}, not a string",
+            json_kind(other)
+        )),
     }
     None
 }
@@ -505,7 +467,7 @@ fn score_field(object: &Map<String, Value>, path: &str, problems: &mut Problems)
         },
         Some(other) => problems.push(format!(
             "`{path}.score` is {}, not a number from 0 to 1",
-            kind(other)
+            json_kind(other)
         )),
     }
     None
@@ -583,7 +545,7 @@ fn tags(value: Option<&Value>, problems: &mut Problems) -> Option<Vec<Scored<Str
         }
         Some(Value::Array(items)) => items,
         Some(other) => {
-            problems.push(format!("`tags` is {}, not an array", kind(other)));
+            problems.push(format!("`tags` is {}, not an array", json_kind(other)));
             return None;
         }
     };
@@ -614,27 +576,11 @@ fn tags(value: Option<&Value>, problems: &mut Problems) -> Option<Vec<Scored<Str
     (problems.0.len() == before).then_some(tags)
 }
 
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 fn collapsed(scored: Scored<String>) -> Scored<String> {
     Scored {
         value: collapse(&scored.value),
         ..scored
     }
-}
-
-/// Whitespace runs as one space, trimmed.
-fn collapse(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

@@ -76,8 +76,10 @@ use std::fmt::Write as _;
 
 use async_trait::async_trait;
 use base64::Engine as _;
-use image::{DynamicImage, GenericImageView, ImageFormat, imageops::FilterType};
-pub use mediasift_kit::bedrock::{ANTHROPIC_VERSION, DEFAULT_ANSWER_ATTEMPTS, DEFAULT_MODEL_ID};
+pub use mediasift_kit::bedrock::{
+    ANTHROPIC_VERSION, DEFAULT_ANSWER_ATTEMPTS, DEFAULT_MODEL_ID, collapse, context_value,
+    json_kind,
+};
 use mediasift_kit::bedrock::{
     Bedrock, BedrockError, excerpt, first_json_object, image_block, text_block,
 };
@@ -237,48 +239,9 @@ impl SceneDescriber for BedrockSceneDescriber {
 
 // --- the grid --------------------------------------------------------------------------------
 
-/// The grid as the model gets it: `bytes` as they are when they are a JPEG whose long side
-/// is at most `max_side`, otherwise decoded, scaled to fit (aspect kept, never up) and
-/// encoded as JPEG at `quality` (the image describer's rule).
-pub fn model_jpeg(bytes: &[u8], max_side: u32, quality: u8) -> Result<Vec<u8>, String> {
-    let format = image::guess_format(bytes)
-        .map_err(|e| format!("not an image format that can be read ({e})"))?;
-    let decoded = image::load_from_memory_with_format(bytes, format)
-        .map_err(|e| format!("the {format:?} image cannot be decoded: {e}"))?;
-    let (w, h) = decoded.dimensions();
-    if format == ImageFormat::Jpeg && w.max(h) <= max_side {
-        return Ok(bytes.to_vec());
-    }
-    let fitted = fit(&decoded, max_side);
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
-        .encode_image(&fitted.to_rgb8())
-        .map_err(|e| format!("the image cannot be encoded as JPEG: {e}"))?;
-    Ok(out)
-}
-
-/// `image` scaled so that its long side is at most `side` (never up), aspect kept.
-fn fit(image: &DynamicImage, side: u32) -> DynamicImage {
-    let (w, h) = image.dimensions();
-    let long = w.max(h);
-    if long <= side {
-        return image.clone();
-    }
-    let scale = |v: u32| ((f64::from(v) * f64::from(side) / f64::from(long)).round() as u32).max(1);
-    let (nw, nh) = if w >= h {
-        (side, scale(h))
-    } else {
-        (scale(w), side)
-    };
-    image.resize_exact(nw, nh, FilterType::CatmullRom)
-}
+pub use mediasift_kit::bedrock::model_jpeg;
 
 // --- the prompt ------------------------------------------------------------------------------
-
-/// A context value on one line that cannot open or close a tag.
-fn context_value(text: &str) -> String {
-    collapse(text).replace('<', "‹").replace('>', "›")
-}
 
 /// `values` as context values, blank ones and repeats (ignoring case) dropped.
 fn distinct_values(values: &[String]) -> Vec<String> {
@@ -539,7 +502,10 @@ fn description(value: Option<&Value>, problems: &mut Problems) -> Option<String>
                 return Some(text);
             }
         }
-        Some(other) => problems.push(format!("`description` is {}, not a string", kind(other))),
+        Some(other) => problems.push(format!(
+            "`description` is {}, not a string",
+            json_kind(other)
+        )),
     }
     None
 }
@@ -596,7 +562,7 @@ fn iab_entry(value: &Value, path: &str, problems: &mut Problems) -> Option<Score
         Some(other) => {
             problems.push(format!(
                 "`{path}.id` is {}, not a string or null",
-                kind(other)
+                json_kind(other)
             ));
             None
         }
@@ -806,7 +772,7 @@ fn array<'a>(
     match value {
         None => problems.push(format!("`{path}` is missing")),
         Some(Value::Array(items)) => return Some(items),
-        Some(other) => problems.push(format!("`{path}` is {}, not an array", kind(other))),
+        Some(other) => problems.push(format!("`{path}` is {}, not an array", json_kind(other))),
     }
     None
 }
@@ -822,7 +788,7 @@ fn object<'a>(
     problems: &mut Problems,
 ) -> Option<&'a Map<String, Value>> {
     let Value::Object(object) = value else {
-        problems.push(format!("`{path}` is {}, not {shape}", kind(value)));
+        problems.push(format!("`{path}` is {}, not {shape}", json_kind(value)));
         return None;
     };
     for key in object.keys().filter(|k| !keys.contains(&k.as_str())) {
@@ -848,7 +814,10 @@ fn string_field(
                 return Some(text);
             }
         }
-        Some(other) => problems.push(format!("`{path}.{key}` is {}, not a string", kind(other))),
+        Some(other) => problems.push(format!(
+            "`{path}.{key}` is {}, not a string",
+            json_kind(other)
+        )),
     }
     None
 }
@@ -864,7 +833,7 @@ fn score_field(object: &Map<String, Value>, path: &str, problems: &mut Problems)
         },
         Some(other) => problems.push(format!(
             "`{path}.score` is {}, not a number from 0 to 1",
-            kind(other)
+            json_kind(other)
         )),
     }
     None
@@ -877,22 +846,6 @@ fn one_of(values: &[&str]) -> String {
         Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
         _ => quoted.join(""),
     }
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// Whitespace runs as one space, trimmed.
-fn collapse(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
