@@ -1,11 +1,23 @@
 //! The graph service: the knowledge graph of the library, asset completion tracking
 //! (`Asset Analysis Completed`), search and queries.
-//!
-//! Its handler arrives with the graph issue; for now the crate declares what it subscribes to.
+
+pub mod completion;
+pub mod config;
+pub mod export;
+pub mod extract;
+pub mod handler;
+pub mod model;
+#[cfg(feature = "aws")]
+pub mod neptune;
+pub mod ports;
+pub mod sqlite;
 
 use mediasift_kit::{Rule, Subscriptions};
 use mediasift_schemas::*;
 use serde_json::json;
+
+pub use config::GraphConfig;
+pub use handler::Graph;
 
 pub const SERVICE: &str = "graph";
 
