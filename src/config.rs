@@ -7,6 +7,8 @@ use std::time::Duration;
 use mediasift_adbreak::AdBreakConfig;
 use mediasift_audio::AudioConfig;
 use mediasift_document::DocumentConfig;
+use mediasift_graph::GraphConfig;
+use mediasift_graph::extract::NoiseFilter;
 use mediasift_image::ImageConfig;
 use mediasift_ingest::IngestConfig;
 use mediasift_kit::local::bus::BusConfig;
@@ -30,6 +32,27 @@ pub struct LocalConfig {
     /// turn analyses off), merged over the defaults and under each asset's override.
     pub analysis: serde_json::Map<String, serde_json::Value>,
     pub ingest: IngestSettings,
+    pub graph: GraphSettings,
+}
+
+/// The graph service's local settings: which video and image findings are noise.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct GraphSettings {
+    /// Findings below this confidence (0–100) stay out of the graph.
+    pub min_confidence: f64,
+    /// Video findings on screen for less than this (seconds) stay out.
+    pub min_seconds: f64,
+}
+
+impl Default for GraphSettings {
+    fn default() -> Self {
+        let filter = NoiseFilter::default();
+        Self {
+            min_confidence: filter.min_confidence,
+            min_seconds: filter.min_seconds,
+        }
+    }
 }
 
 /// The ingest service's local settings.
@@ -69,6 +92,7 @@ impl Default for LocalConfig {
             bus: BusSettings::default(),
             analysis: serde_json::Map::new(),
             ingest: IngestSettings::default(),
+            graph: GraphSettings::default(),
         }
     }
 }
@@ -154,6 +178,21 @@ impl LocalConfig {
     /// The scene service's settings (the defaults: 180 s link window, 2 s shortest scene).
     pub fn scene_config(&self) -> SceneConfig {
         SceneConfig::default()
+    }
+
+    /// The graph service's settings.
+    pub fn graph_config(&self) -> GraphConfig {
+        GraphConfig {
+            filter: NoiseFilter {
+                min_confidence: self.graph.min_confidence,
+                min_seconds: self.graph.min_seconds,
+            },
+        }
+    }
+
+    /// The local knowledge graph and search index.
+    pub fn graph_path(&self) -> PathBuf {
+        self.data_dir.join("graph.db")
     }
 
     /// The adbreak service's settings (no ad tag in the VMAP locally).

@@ -81,6 +81,35 @@ enum Command {
         #[command(flatten)]
         data: DataDir,
     },
+    /// Search what the analyses found (transcripts, on-screen and document text, labels,
+    /// keyphrases, entities, people, file names): assets with the matching times or pages.
+    Search {
+        /// Words (all must match); a "quoted phrase" matches as a phrase.
+        text: String,
+        /// At most this many assets, best first.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// One JSON object per asset, for scripts.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Everything known about an asset: its facts, its analyses and their results, the people,
+    /// labels, text, keyphrases, entities, places and scenes of the knowledge graph.
+    Show {
+        /// An asset id, or the key (or file name) it was uploaded as.
+        asset: String,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// The knowledge graph: related assets, where a person appears, Neptune export.
+    Graph {
+        #[command(subcommand)]
+        action: GraphAction,
+    },
     /// The events on the bus, in order.
     Events {
         /// Only this asset's events.
@@ -247,6 +276,41 @@ enum FacesAction {
 }
 
 #[derive(Subcommand)]
+enum GraphAction {
+    /// Assets sharing people, labels, keywords, entities, brands, places or bytes with an asset,
+    /// the most related first (what is shared by many assets counts for less).
+    Related {
+        /// An asset id, or the key (or file name) it was uploaded as.
+        asset: String,
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        /// One JSON object per related asset, for scripts.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Where a person appears (a celebrity, or a face of the collection by the name given to
+    /// it), with the times on screen.
+    Person {
+        name: String,
+        /// One JSON object per appearance, for scripts.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Write the graph as Neptune bulk-load CSV (`vertices.csv`, `edges.csv`), to load a local
+    /// library into Amazon Neptune.
+    Export {
+        /// The folder to write (created when absent).
+        dir: PathBuf,
+        #[command(flatten)]
+        data: DataDir,
+    },
+}
+
+#[derive(Subcommand)]
 enum ContractsAction {
     /// Regenerate contracts/ and docs/events.md from the code.
     Export {
@@ -302,6 +366,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
             data,
         } => commands::similar::similar(&data, &target, max_distance, limit, json).await,
+        Command::Search {
+            text,
+            limit,
+            json,
+            data,
+        } => commands::graph::search(&data, &text, limit, json).await,
+        Command::Show { asset, json, data } => commands::graph::show(&data, &asset, json).await,
+        Command::Graph { action } => match action {
+            GraphAction::Related {
+                asset,
+                limit,
+                json,
+                data,
+            } => commands::graph::related(&data, &asset, limit, json).await,
+            GraphAction::Person { name, json, data } => {
+                commands::graph::person(&data, &name, json).await
+            }
+            GraphAction::Export { dir, data } => commands::graph::export(&data, &dir).await,
+        },
         Command::Events {
             asset,
             follow,

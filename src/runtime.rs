@@ -6,6 +6,9 @@ use std::sync::Arc;
 use mediasift_adbreak::AdBreaks;
 use mediasift_audio::Audio;
 use mediasift_document::Document;
+use mediasift_graph::Graph;
+use mediasift_graph::ports::GraphError;
+use mediasift_graph::sqlite::SqliteGraph;
 use mediasift_image::Image;
 use mediasift_ingest::Ingest;
 use mediasift_kit::local::bus::{BusError, LocalBus};
@@ -18,9 +21,9 @@ use mediasift_video::Video;
 
 use crate::config::LocalConfig;
 
-/// The handlers this build runs, configured from `config`. Services join as their handlers
-/// are written.
-pub fn handlers(config: &LocalConfig) -> Vec<Arc<dyn Handler>> {
+/// The handlers this build runs, configured from `config`; the graph service writes to
+/// `graph`.
+pub fn handlers(config: &LocalConfig, graph: Arc<SqliteGraph>) -> Vec<Arc<dyn Handler>> {
     vec![
         Arc::new(Ingest::local(config.ingest_config())),
         Arc::new(Video::local(config.video_config())),
@@ -29,6 +32,11 @@ pub fn handlers(config: &LocalConfig) -> Vec<Arc<dyn Handler>> {
         Arc::new(Document::local(config.document_config())),
         Arc::new(Scenes::local(config.scene_config())),
         Arc::new(AdBreaks::local(config.adbreak_config())),
+        Arc::new(Graph::new(
+            config.graph_config(),
+            graph.clone(),
+            Some(graph),
+        )),
     ]
 }
 
@@ -37,6 +45,8 @@ pub struct LocalRuntime {
     pub objects: Arc<LocalObjectStore>,
     pub state: Arc<SqliteStateStore>,
     pub bus: LocalBus,
+    /// The knowledge graph and search index (read by the query commands).
+    pub graph: Arc<SqliteGraph>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,12 +62,16 @@ pub enum RuntimeError {
     State(#[from] StateError),
     #[error("event bus: {0}")]
     Bus(#[from] BusError),
+    #[error("knowledge graph: {0}")]
+    Graph(#[from] GraphError),
 }
 
 impl LocalRuntime {
     /// Opens the runtime with this build's handlers.
     pub async fn open(config: LocalConfig) -> Result<Self, RuntimeError> {
-        let handlers = handlers(&config);
+        create_data_dir(&config)?;
+        let graph = Arc::new(SqliteGraph::open(&config.graph_path())?);
+        let handlers = handlers(&config, graph);
         Self::open_with(config, handlers).await
     }
 
@@ -66,11 +80,8 @@ impl LocalRuntime {
         config: LocalConfig,
         handlers: Vec<Arc<dyn Handler>>,
     ) -> Result<Self, RuntimeError> {
+        create_data_dir(&config)?;
         let dir = &config.data_dir;
-        std::fs::create_dir_all(dir).map_err(|source| RuntimeError::DataDir {
-            path: dir.display().to_string(),
-            source,
-        })?;
         let objects = Arc::new(LocalObjectStore::open(dir.join("objects"))?);
         objects.create_bucket(&config.ingest_bucket).await?;
         objects.create_bucket(&config.derived_bucket).await?;
@@ -91,11 +102,21 @@ impl LocalRuntime {
             bus.register(handler)?;
         }
         objects.set_notifications(&config.ingest_bucket, Arc::new(bus.clone()));
+        let graph = Arc::new(SqliteGraph::open(&config.graph_path())?);
         Ok(Self {
             config,
             objects,
             state,
             bus,
+            graph,
         })
     }
+}
+
+fn create_data_dir(config: &LocalConfig) -> Result<(), RuntimeError> {
+    let dir = &config.data_dir;
+    std::fs::create_dir_all(dir).map_err(|source| RuntimeError::DataDir {
+        path: dir.display().to_string(),
+        source,
+    })
 }

@@ -124,8 +124,7 @@ fn run_reports_each_input_as_a_json_line_and_never_claims_success_it_did_not_hav
     assert_eq!(lines[1]["status"], "skipped");
     assert!(lines[1]["reason"].as_str().unwrap().contains("zero-byte"));
     assert_eq!(lines[2]["key"], "my media/sub/ünï.wav");
-    assert_eq!(lines[2]["status"], "ingested", "{}", lines[2]);
-    assert_eq!(lines[2]["planned"], serde_json::json!(["audio"]));
+    assert_eq!(lines[2]["status"], "completed", "{}", lines[2]);
 
     let (status, stdout, _) = mediasift_in(&data, &["events", "--json"]);
     assert_eq!(status, 0);
@@ -390,7 +389,7 @@ fn run_on_a_video_waits_for_the_video_service_and_succeeds() {
     let data = dir.path().join("data");
     let (status, stdout, stderr) = mediasift_in(&data, &["run", media.to_str().unwrap()]);
     assert_eq!(status, 0, "{stdout}{stderr}");
-    assert!(stdout.contains("✓ ingested"), "{stdout}");
+    assert!(stdout.contains("✓ completed"), "{stdout}");
     // Ingest's own captures: 7 of the 10 go to vision (the handler test's plain ffmpeg
     // captures give 8).
     assert!(

@@ -190,7 +190,7 @@ fn forensics_photos_exif_equals_exiftools() {
             }
         }
         // The summary on the bus says the same.
-        assert_eq!(line["status"], "ingested", "{line}");
+        assert_eq!(line["status"], "completed", "{line}");
     }
     assert!(with_gps >= 3, "the phone photos carry GPS");
 
@@ -351,7 +351,7 @@ fn broken_exif_gives_a_result_or_a_clear_failure() {
     let (_, lines) = run(dir.path(), &files);
     for (name, line) in &lines {
         match line["status"].as_str() {
-            Some("ingested") => {
+            Some("completed") => {
                 let exif = result(line, "image/exif.json");
                 assert!(exif["width"].as_u64().unwrap() > 0, "{name}");
                 let phash = result(line, "image/phash.json");
@@ -373,7 +373,7 @@ fn broken_exif_gives_a_result_or_a_clear_failure() {
         "exif-ifd-offset.jpg",
         "exif_typeerror.jpg",
     ] {
-        assert_eq!(lines[name]["status"], "ingested", "{}", lines[name]);
+        assert_eq!(lines[name]["status"], "completed", "{}", lines[name]);
     }
     // exif_gps.jpg's latitude is 4294967295: out of range, so no position at all.
     assert!(result(&lines["exif_gps.jpg"], "image/exif.json")["gps"].is_null());

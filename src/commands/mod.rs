@@ -5,6 +5,7 @@ pub mod contracts;
 pub mod dlq;
 pub mod events;
 pub mod frames;
+pub mod graph;
 pub mod loudness;
 pub mod replay;
 pub mod run;
