@@ -34,7 +34,7 @@ pub fn handlers(config: &LocalConfig, graph: Arc<SqliteGraph>) -> Vec<Arc<dyn Ha
         Arc::new(AdBreaks::local(config.adbreak_config())),
         Arc::new(Graph::new(
             config.graph_config(),
-            graph.clone(),
+            Some(graph.clone()),
             Some(graph),
         )),
     ]

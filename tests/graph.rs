@@ -360,7 +360,7 @@ fn out_of_order_and_twice_gives_one_completion_and_the_same_graph(
 ) {
     let graph_service = Graph::new(
         GraphConfig::default(),
-        Arc::new(SqliteGraph::in_memory().unwrap()),
+        Some(Arc::new(SqliteGraph::in_memory().unwrap())),
         None,
     );
     let inputs: Vec<&RawEvent> = archive
@@ -389,7 +389,11 @@ fn out_of_order_and_twice_gives_one_completion_and_the_same_graph(
     let mut seed: u64 = 0x5eed;
     for round in 0..5 {
         let graph = Arc::new(SqliteGraph::in_memory().unwrap());
-        let service = Graph::new(GraphConfig::default(), graph.clone(), Some(graph.clone()));
+        let service = Graph::new(
+            GraphConfig::default(),
+            Some(graph.clone()),
+            Some(graph.clone()),
+        );
         let ports = Ports {
             objects: objects.clone(),
             state: Arc::new(SqliteStateStore::open_in_memory().unwrap()),

@@ -12,7 +12,8 @@ pub const MIN_CONFIDENCE_VAR: &str = "MEDIASIFT_GRAPH_MIN_CONFIDENCE";
 /// `MEDIASIFT_GRAPH_MIN_SECONDS`: video findings on screen for less than this stay out.
 pub const MIN_SECONDS_VAR: &str = "MEDIASIFT_GRAPH_MIN_SECONDS";
 /// `MEDIASIFT_NEPTUNE_ENDPOINT`: the Neptune cluster's endpoint,
-/// `https://<cluster>.cluster-<id>.<region>.neptune.amazonaws.com:8182`.
+/// `https://<cluster>.cluster-<id>.<region>.neptune.amazonaws.com:8182`, or `off` when the
+/// deployment has no graph database.
 pub const NEPTUNE_ENDPOINT_VAR: &str = "MEDIASIFT_NEPTUNE_ENDPOINT";
 
 /// Settings of the graph service.
@@ -69,7 +70,9 @@ fn decimal<F: Fn(&str) -> Option<String>>(
 #[derive(Debug, Clone, PartialEq)]
 pub struct LambdaSettings {
     pub graph: GraphConfig,
-    pub neptune_endpoint: String,
+    /// `None` (`off`): no Neptune; the function still tracks completion and writes the search
+    /// documents.
+    pub neptune_endpoint: Option<String>,
 }
 
 impl LambdaSettings {
@@ -78,14 +81,18 @@ impl LambdaSettings {
     }
 
     pub fn read<F: Fn(&str) -> Option<String>>(env: &Env<F>) -> Result<Self, EnvError> {
-        let neptune_endpoint = env
-            .get(NEPTUNE_ENDPOINT_VAR)
-            .filter(|v| v.starts_with("https://"))
-            .ok_or_else(|| EnvError {
-                name: NEPTUNE_ENDPOINT_VAR,
-                value: env.get(NEPTUNE_ENDPOINT_VAR).unwrap_or_default(),
-                expected: "the Neptune cluster's https:// endpoint (with its port, 8182)",
-            })?;
+        let value = env.get(NEPTUNE_ENDPOINT_VAR).unwrap_or_default();
+        let neptune_endpoint = match value.as_str() {
+            "off" => None,
+            endpoint if endpoint.starts_with("https://") => Some(value.clone()),
+            _ => {
+                return Err(EnvError {
+                    name: NEPTUNE_ENDPOINT_VAR,
+                    value,
+                    expected: "the Neptune cluster's https:// endpoint (with its port, 8182), or off",
+                });
+            }
+        };
         Ok(Self {
             graph: GraphConfig::read(env)?,
             neptune_endpoint,
@@ -128,5 +135,7 @@ mod tests {
         assert_eq!(wrong.name, MIN_CONFIDENCE_VAR);
         let missing = LambdaSettings::read(&env(&[])).unwrap_err();
         assert_eq!(missing.name, NEPTUNE_ENDPOINT_VAR);
+        let off = LambdaSettings::read(&env(&[(NEPTUNE_ENDPOINT_VAR, "off")])).unwrap();
+        assert_eq!(off.neptune_endpoint, None);
     }
 }

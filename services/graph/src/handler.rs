@@ -29,7 +29,8 @@ const PRODUCER_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// The graph service.
 pub struct Graph {
     config: GraphConfig,
-    store: Arc<dyn GraphStore>,
+    /// `None` when the deployment has no graph database: completion is still tracked.
+    store: Option<Arc<dyn GraphStore>>,
     /// `None` on AWS: each contribution's search documents are written to the derived bucket
     /// (`<assetId>/graph/search-<analysis>.json`) for an external index instead.
     search: Option<Arc<dyn SearchIndex>>,
@@ -38,7 +39,7 @@ pub struct Graph {
 impl Graph {
     pub fn new(
         config: GraphConfig,
-        store: Arc<dyn GraphStore>,
+        store: Option<Arc<dyn GraphStore>>,
         search: Option<Arc<dyn SearchIndex>>,
     ) -> Self {
         Self {
@@ -51,7 +52,7 @@ impl Graph {
     /// The graph and its search index in one SQLite file.
     pub fn local(config: GraphConfig, path: &Path) -> Result<Self, GraphError> {
         let graph = Arc::new(crate::sqlite::SqliteGraph::open(path)?);
-        Ok(Self::new(config, graph.clone(), Some(graph)))
+        Ok(Self::new(config, Some(graph.clone()), Some(graph)))
     }
 }
 
@@ -265,11 +266,13 @@ impl Graph {
         ingest: Ingest<'_>,
         technical: &[(&str, Value)],
     ) -> Result<Understood, HandlerError> {
-        let duplicates = self
-            .store
-            .assets_with_checksum(ingest.md5)
-            .await
-            .map_err(graph_error_retryable)?;
+        let duplicates = match &self.store {
+            Some(store) => store
+                .assets_with_checksum(ingest.md5)
+                .await
+                .map_err(graph_error_retryable)?,
+            None => Vec::new(),
+        };
         let asset_id = ingest.asset_id.to_string();
         let media_type = media_type_name(ingest.media_type);
         let contribution = extract::ingested(
@@ -300,7 +303,11 @@ impl Graph {
         ports: &Ports,
     ) -> Result<Result<(), Failure>, HandlerError> {
         let facts = &contribution.facts;
-        let applied = match self.store.apply(facts).await {
+        let stored = match &self.store {
+            Some(store) => store.apply(facts).await,
+            None => Ok(()),
+        };
+        let applied = match stored {
             Ok(()) => match &self.search {
                 Some(search) => {
                     search
