@@ -6,6 +6,7 @@ pub mod outcome;
 pub mod runtime;
 
 use mediasift_kit::Subscriptions;
+use mediasift_kit::iam::Permissions;
 
 /// Every service's subscriptions, in pipeline order.
 pub fn all_subscriptions() -> Vec<Subscriptions> {
@@ -18,5 +19,19 @@ pub fn all_subscriptions() -> Vec<Subscriptions> {
         mediasift_scene::subscriptions(),
         mediasift_adbreak::subscriptions(),
         mediasift_graph::subscriptions(),
+    ]
+}
+
+/// Every service's AWS permissions, in pipeline order.
+pub fn all_permissions() -> Vec<Permissions> {
+    vec![
+        mediasift_ingest::permissions(),
+        mediasift_video::permissions(),
+        mediasift_audio::permissions(),
+        mediasift_image::permissions(),
+        mediasift_document::permissions(),
+        mediasift_scene::permissions(),
+        mediasift_adbreak::permissions(),
+        mediasift_graph::permissions(),
     ]
 }

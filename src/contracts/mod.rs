@@ -14,7 +14,12 @@ use mediasift_schemas::{CatalogEntry, catalog};
 use serde_json::Value;
 
 /// The folders export owns entirely: a file in them that export did not write is stale.
-pub const OWNED_DIRS: [&str; 3] = ["contracts/schemas", "contracts/rules", "contracts/examples"];
+pub const OWNED_DIRS: [&str; 4] = [
+    "contracts/schemas",
+    "contracts/rules",
+    "contracts/examples",
+    "contracts/iam",
+];
 
 /// The command that regenerates the contracts, for messages.
 pub const EXPORT_COMMAND: &str = "cargo run -- contracts export";
@@ -86,6 +91,12 @@ pub fn render(subscriptions: &[Subscriptions]) -> Result<BTreeMap<PathBuf, Strin
         files.insert(
             PathBuf::from(format!("contracts/rules/{}.json", subs.service)),
             pretty(&serde_json::to_value(subs).expect("rules serialize")),
+        );
+    }
+    for permissions in crate::all_permissions() {
+        files.insert(
+            PathBuf::from(format!("contracts/iam/{}.json", permissions.service)),
+            pretty(&serde_json::to_value(&permissions).expect("permissions serialize")),
         );
     }
     files.insert(

@@ -43,3 +43,9 @@ pub fn subscriptions() -> Subscriptions {
         )],
     )
 }
+
+/// The AWS permissions the adbreak function's code needs (`contracts/iam/adbreak.json`).
+pub fn permissions() -> mediasift_kit::iam::Permissions {
+    use mediasift_kit::iam;
+    mediasift_kit::iam::Permissions::new(SERVICE, vec![iam::derived_results(), iam::publish()])
+}

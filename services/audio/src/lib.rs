@@ -49,3 +49,28 @@ pub fn subscriptions() -> Subscriptions {
         ],
     )
 }
+
+/// The AWS permissions the audio function's code needs (`contracts/iam/audio.json`).
+pub fn permissions() -> mediasift_kit::iam::Permissions {
+    use mediasift_kit::iam::{self, Resource, Statement};
+    mediasift_kit::iam::Permissions::new(
+        SERVICE,
+        vec![
+            iam::derived_results(),
+            iam::state(),
+            iam::publish(),
+            // Transcribe reads the speech WAV and writes its transcript in the derived bucket
+            // with the caller's permissions (above).
+            Statement::new(
+                "Transcribe",
+                &[
+                    "transcribe:StartTranscriptionJob",
+                    "transcribe:GetTranscriptionJob",
+                ],
+                &[Resource::Any],
+            ),
+            iam::comprehend(),
+            iam::bedrock(),
+        ],
+    )
+}

@@ -31,3 +31,27 @@ pub fn subscriptions() -> Subscriptions {
         )],
     )
 }
+
+/// The AWS permissions the document function's code needs (`contracts/iam/document.json`).
+pub fn permissions() -> mediasift_kit::iam::Permissions {
+    use mediasift_kit::iam::{self, Resource, Statement};
+    mediasift_kit::iam::Permissions::new(
+        SERVICE,
+        vec![
+            // The source's metadata carries an encrypted PDF's password.
+            Statement::new(
+                "SourceMetadata",
+                &["s3:GetObject"],
+                &[Resource::IngestObjects],
+            ),
+            iam::derived_results(),
+            iam::publish(),
+            Statement::new(
+                "Textract",
+                &["textract:DetectDocumentText"],
+                &[Resource::Any],
+            ),
+            iam::comprehend(),
+        ],
+    )
+}

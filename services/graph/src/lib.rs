@@ -79,3 +79,25 @@ pub fn subscriptions() -> Subscriptions {
         ],
     )
 }
+
+/// The AWS permissions the graph function's code needs (`contracts/iam/graph.json`).
+pub fn permissions() -> mediasift_kit::iam::Permissions {
+    use mediasift_kit::iam::{self, Resource, Statement};
+    mediasift_kit::iam::Permissions::new(
+        SERVICE,
+        vec![
+            iam::derived_results(),
+            iam::state(),
+            iam::publish(),
+            Statement::new(
+                "Neptune",
+                &[
+                    "neptune-db:ReadDataViaQuery",
+                    "neptune-db:WriteDataViaQuery",
+                    "neptune-db:DeleteDataViaQuery",
+                ],
+                &[Resource::NeptuneCluster],
+            ),
+        ],
+    )
+}

@@ -34,3 +34,12 @@ pub fn subscriptions() -> Subscriptions {
         )],
     )
 }
+
+/// The AWS permissions the image function's code needs (`contracts/iam/image.json`).
+pub fn permissions() -> mediasift_kit::iam::Permissions {
+    use mediasift_kit::iam;
+    let mut statements = vec![iam::derived_results(), iam::state(), iam::publish()];
+    statements.extend(iam::rekognition(true));
+    statements.push(iam::bedrock());
+    mediasift_kit::iam::Permissions::new(SERVICE, statements)
+}

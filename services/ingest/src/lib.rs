@@ -67,3 +67,33 @@ pub fn subscriptions() -> Subscriptions {
         ],
     )
 }
+
+/// The AWS permissions the ingest function's code needs (`contracts/iam/ingest.json`).
+pub fn permissions() -> mediasift_kit::iam::Permissions {
+    use mediasift_kit::iam::{self, Resource, Statement};
+    mediasift_kit::iam::Permissions::new(
+        SERVICE,
+        vec![
+            // The upload: probe and hash it, read its tags, tag it with its computed MD5.
+            Statement::new(
+                "SourceObjects",
+                &["s3:GetObject", "s3:GetObjectTagging", "s3:PutObjectTagging"],
+                &[Resource::IngestObjects],
+            ),
+            iam::derived_results(),
+            iam::state(),
+            iam::publish(),
+            // Proxies by MediaConvert, which runs as its own role.
+            Statement::new(
+                "MediaConvertJobs",
+                &["mediaconvert:CreateJob"],
+                &[Resource::Mediaconvert],
+            ),
+            Statement::new(
+                "PassMediaConvertRole",
+                &["iam:PassRole"],
+                &[Resource::MediaconvertRole],
+            ),
+        ],
+    )
+}

@@ -14,6 +14,7 @@ pub mod bedrock;
 pub mod embed;
 pub mod env;
 pub mod handler;
+pub mod iam;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod language;

@@ -48,3 +48,17 @@ pub fn subscriptions() -> Subscriptions {
         ],
     )
 }
+
+/// The AWS permissions the scene function's code needs (`contracts/iam/scene.json`).
+pub fn permissions() -> mediasift_kit::iam::Permissions {
+    use mediasift_kit::iam;
+    mediasift_kit::iam::Permissions::new(
+        SERVICE,
+        vec![
+            iam::derived_results(),
+            iam::state(),
+            iam::publish(),
+            iam::bedrock(),
+        ],
+    )
+}

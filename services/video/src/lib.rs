@@ -30,3 +30,11 @@ pub fn subscriptions() -> Subscriptions {
         )],
     )
 }
+
+/// The AWS permissions the video function's code needs (`contracts/iam/video.json`).
+pub fn permissions() -> mediasift_kit::iam::Permissions {
+    use mediasift_kit::iam;
+    let mut statements = vec![iam::derived_results(), iam::state(), iam::publish()];
+    statements.extend(iam::rekognition(true));
+    mediasift_kit::iam::Permissions::new(SERVICE, statements)
+}
