@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use mediasift_kit::ports::{ObjectStore, StoreError, split_s3_uri};
+use mediasift_kit::ports::{ObjectStore, Retryable, StoreError, split_s3_uri};
 use mediasift_schemas::{
     AdBreaksDetected, AudioAnalysisCompleted, DocumentAnalysisCompleted, ImageAnalysisCompleted,
     ResultRef, ScenesDetected, SourceObject, VideoAnalysisCompleted,
@@ -145,7 +145,7 @@ pub struct Reader<'a> {
 pub enum ReadError {
     /// The store failed in a way that may pass (retry the event).
     Transient(StoreError),
-    /// Missing, or not what it should be: reported as a warning.
+    /// Missing, refused, or not what it should be: reported as a warning.
     Unusable(String),
 }
 
@@ -159,10 +159,10 @@ impl Reader<'_> {
         })?;
         let bytes = match self.objects.get_bytes(bucket, key).await {
             Ok(bytes) => bytes,
-            Err(e @ StoreError::NotFound { .. }) => {
-                return Err(ReadError::Unusable(format!("{}: {e}", result.name)));
-            }
-            Err(e) => return Err(ReadError::Transient(e)),
+            Err(e) if e.is_retryable() => return Err(ReadError::Transient(e)),
+            // Missing, or refused (a permission the deployment lacks): this document stays
+            // out; the rest of the analysis, and the asset's completion, go on.
+            Err(e) => return Err(ReadError::Unusable(format!("{}: {e}", result.name))),
         };
         serde_json::from_slice(&bytes).map_err(|e| {
             ReadError::Unusable(format!(

@@ -267,10 +267,16 @@ impl Graph {
         technical: &[(&str, Value)],
     ) -> Result<Understood, HandlerError> {
         let duplicates = match &self.store {
-            Some(store) => store
-                .assets_with_checksum(ingest.md5)
-                .await
-                .map_err(graph_error_retryable)?,
+            Some(store) => match store.assets_with_checksum(ingest.md5).await {
+                Ok(duplicates) => duplicates,
+                Err(e) if e.is_retryable() => return Err(HandlerError::retryable(e.to_string())),
+                // The write that follows fails the same way and is reported; the plan must
+                // still be recorded, or the asset would never complete.
+                Err(e) => {
+                    tracing::warn!(error = %e, "duplicates by checksum not looked up");
+                    Vec::new()
+                }
+            },
             None => Vec::new(),
         };
         let asset_id = ingest.asset_id.to_string();
@@ -441,10 +447,6 @@ pub fn media_type_name(media_type: MediaType) -> &'static str {
 
 fn store_error(e: StoreError) -> HandlerError {
     HandlerError::retryable(format!("reading a result document: {e}"))
-}
-
-fn graph_error_retryable(e: GraphError) -> HandlerError {
-    HandlerError::retryable(e.to_string())
 }
 
 fn state_error(e: StateError) -> HandlerError {
