@@ -6,7 +6,7 @@ SHELL := bash
 # (nextest runs last: its summary is the closing line CI reads.)
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/mediasift/target
 
-.PHONY: setup run test lint terraform check-contracts contracts bench
+.PHONY: setup run test lint terraform lambda check-contracts contracts bench
 
 setup:
 	@scripts/setup.sh
@@ -27,6 +27,11 @@ lint:
 ## The AWS deployment's offline checks: fmt, validate, checkov, contract wiring.
 terraform:
 	scripts/terraform-check.sh
+
+## Every service's Lambda package (bootstrap.zip, arm64) with cargo-lambda; sizes in
+## docs/performance.md.
+lambda: setup
+	scripts/build-lambdas.sh
 
 ## Regenerate contracts/ and docs/events.md after changing an event or a rule.
 contracts:
