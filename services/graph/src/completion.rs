@@ -16,12 +16,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use mediasift_kit::claim::{CLAIM_FIELD, Claim, claim_when_complete};
 use mediasift_kit::ports::{Condition, Item, StateError, StateStore, Update};
 use mediasift_schemas::{
     AnalysisKind, AnalysisOutcome, AssetStatus, MediaType, OutcomeStatus, ResultRef, SourceObject,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 /// The state table of the runs.
 pub const TABLE: &str = "graph-runs";
@@ -29,7 +30,6 @@ pub const TABLE: &str = "graph-runs";
 const RETENTION: Duration = Duration::from_secs(90 * 24 * 3600);
 /// A claim older than this is taken over by the next arrival (its claimer died).
 pub const CLAIM_LEASE: Duration = Duration::from_secs(15 * 60);
-const CLAIM_ATTEMPTS: usize = 5;
 
 /// The run key: `<assetId>/<correlationId>`.
 pub fn key(asset_id: uuid::Uuid, correlation_id: &str) -> String {
@@ -147,7 +147,7 @@ pub async fn arrive(
             recorded.event_id.clone(),
         ),
     };
-    let mut item = match state
+    let item = match state
         .update(TABLE, key, &[Update::Set(field_name, value)], condition)
         .await
     {
@@ -159,49 +159,13 @@ pub async fn arrive(
             .ok_or_else(|| StateError::Failed(format!("{TABLE}/{key} vanished")))?,
         Err(e) => return Err(e),
     };
-    for _ in 0..CLAIM_ATTEMPTS {
-        let Some(finished) = finished(&item)? else {
-            return Ok(RunState::Waiting);
-        };
-        if let Some(claim) = item.value.get("claim") {
-            let claimer = claim["eventId"].as_str().unwrap_or_default().to_owned();
-            let at = claim["at"]
-                .as_str()
-                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-                .map(|t| t.with_timezone(&Utc));
-            let stale = at.is_none_or(|at| {
-                now.signed_duration_since(at).to_std().unwrap_or_default() > CLAIM_LEASE
-            });
-            if claimer == event_id {
-                return Ok(RunState::Claimed(Box::new(finished)));
-            }
-            if !stale {
-                return Ok(RunState::TakenBy(claimer));
-            }
-        }
-        let claim = json!({"eventId": event_id, "at": now.to_rfc3339()});
-        match state
-            .update(
-                TABLE,
-                key,
-                &[Update::Set("claim".into(), claim)],
-                Condition::VersionIs(item.version),
-            )
-            .await
-        {
-            Ok(_) => return Ok(RunState::Claimed(Box::new(finished))),
-            Err(StateError::ConditionFailed { .. }) => {
-                item = state
-                    .get(TABLE, key)
-                    .await?
-                    .ok_or_else(|| StateError::Failed(format!("{TABLE}/{key} vanished")))?;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Err(StateError::Unavailable(format!(
-        "{TABLE}/{key}: {CLAIM_ATTEMPTS} concurrent writers in a row"
-    )))
+    let claimed =
+        claim_when_complete(state, TABLE, item, &event_id, now, CLAIM_LEASE, finished).await?;
+    Ok(match claimed {
+        Claim::Waiting => RunState::Waiting,
+        Claim::Claimed(finished) => RunState::Claimed(Box::new(finished)),
+        Claim::TakenBy(claimer) => RunState::TakenBy(claimer),
+    })
 }
 
 /// A run as recorded so far (for `mediasift show`).
@@ -232,7 +196,7 @@ pub fn record(item: &Item) -> Result<RunRecord, StateError> {
     Ok(RunRecord {
         planned,
         outcomes,
-        completed: item.value.contains_key("claim"),
+        completed: item.value.contains_key(CLAIM_FIELD),
     })
 }
 

@@ -10,6 +10,7 @@
 pub mod aws;
 #[cfg(feature = "bedrock")]
 pub mod bedrock;
+pub mod claim;
 #[cfg(feature = "embed")]
 pub mod embed;
 pub mod env;

@@ -13,10 +13,11 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use mediasift_kit::claim::{Claim, claim_when_complete};
 use mediasift_kit::ports::{Condition, Item, StateError, StateStore, Update};
 use mediasift_schemas::{AnalysisKind, AnalysisPlan, ResultRef};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 /// The state table of the joins.
 pub const TABLE: &str = "scene-joins";
@@ -24,8 +25,6 @@ pub const TABLE: &str = "scene-joins";
 const RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 /// A claim older than this is taken over by the next arrival (its claimer died).
 pub const CLAIM_LEASE: Duration = Duration::from_secs(15 * 60);
-/// Attempts at claiming against concurrent writers.
-const CLAIM_ATTEMPTS: usize = 5;
 
 /// What arrived.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -106,7 +105,7 @@ pub async fn arrive(
         Err(e) => return Err(e),
     }
     let value = serde_json::to_value(outcome).map_err(|e| StateError::Failed(e.to_string()))?;
-    let mut item = state
+    let item = state
         .update(
             TABLE,
             key,
@@ -114,49 +113,21 @@ pub async fn arrive(
             Condition::Always,
         )
         .await?;
-    for _ in 0..CLAIM_ATTEMPTS {
-        let Some(joined) = complete(&item)? else {
-            return Ok(JoinState::Waiting);
-        };
-        if let Some(claim) = item.value.get("claim") {
-            let claimer = claim["eventId"].as_str().unwrap_or_default().to_owned();
-            let at = claim["at"]
-                .as_str()
-                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-                .map(|t| t.with_timezone(&Utc));
-            let stale = at.is_none_or(|at| {
-                now.signed_duration_since(at).to_std().unwrap_or_default() > CLAIM_LEASE
-            });
-            if claimer == outcome.event_id {
-                return Ok(JoinState::Claimed(Box::new(joined)));
-            }
-            if !stale {
-                return Ok(JoinState::TakenBy(claimer));
-            }
-        }
-        let claim = json!({"eventId": outcome.event_id, "at": now.to_rfc3339()});
-        match state
-            .update(
-                TABLE,
-                key,
-                &[Update::Set("claim".into(), claim)],
-                Condition::VersionIs(item.version),
-            )
-            .await
-        {
-            Ok(_) => return Ok(JoinState::Claimed(Box::new(joined))),
-            Err(StateError::ConditionFailed { .. }) => {
-                item = state
-                    .get(TABLE, key)
-                    .await?
-                    .ok_or_else(|| StateError::Failed(format!("{TABLE}/{key} vanished")))?;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Err(StateError::Unavailable(format!(
-        "{TABLE}/{key}: {CLAIM_ATTEMPTS} concurrent writers in a row"
-    )))
+    let claimed = claim_when_complete(
+        state,
+        TABLE,
+        item,
+        &outcome.event_id,
+        now,
+        CLAIM_LEASE,
+        complete,
+    )
+    .await?;
+    Ok(match claimed {
+        Claim::Waiting => JoinState::Waiting,
+        Claim::Claimed(joined) => JoinState::Claimed(Box::new(joined)),
+        Claim::TakenBy(claimer) => JoinState::TakenBy(claimer),
+    })
 }
 
 /// Both outcomes when the set is complete.
