@@ -20,10 +20,11 @@ fi
 # exiftool, poppler (pdfinfo, pdftotext, pdftoppm), heif-convert for HEIC, tesseract for OCR; a font for the
 # generated samples' titles; OpenCV's Haar face cascades (data files only) for the local face
 # detector; for the speech tests, LibriVox clips with transcripts (pocketsphinx-testdata) and
-# two speech synthesisers that speak known sentences (flite in English, espeak-ng in others).
+# two speech synthesisers that speak known sentences (flite in English, espeak-ng in others);
+# headless Chromium and its WebDriver for the report and web UI tests.
 APT_PACKAGES=(pkg-config make python3-venv jq ffmpeg mediainfo libimage-exiftool-perl poppler-utils
   fonts-dejavu-core libheif-examples tesseract-ocr tesseract-ocr-eng opencv-data
-  pocketsphinx-testdata flite espeak-ng)
+  pocketsphinx-testdata flite espeak-ng chromium chromium-driver)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

@@ -3,7 +3,10 @@
 pub mod config;
 pub mod contracts;
 pub mod outcome;
+pub mod report;
 pub mod runtime;
+pub mod search;
+pub mod serve;
 
 use mediasift_kit::Subscriptions;
 use mediasift_kit::iam::Permissions;

@@ -53,6 +53,34 @@ enum Command {
         #[command(flatten)]
         data: DataDir,
     },
+    /// One asset's report as a self-contained HTML page: the player with a timeline of shots,
+    /// scenes, ad breaks, labels, people, text, speech, silences and loudness (click to seek),
+    /// the transcript, checksums and technical metadata, EXIF and place, document pages.
+    Report {
+        /// An asset id, or the key (or file name) it was uploaded as.
+        asset: String,
+        /// The HTML file to write (default: <data-dir>/reports/<asset-id>.html); the media it
+        /// plays go into `<name>_files/` beside it.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// The local web UI and JSON API: the asset list with live status, search, each asset's
+    /// report, uploads (processed as they arrive). Ctrl-C stops it.
+    Serve {
+        /// The port (0 picks a free one; the address is printed).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
+        /// Listen on an address other machines can reach (there is no authentication).
+        #[arg(long)]
+        allow_remote: bool,
+        #[command(flatten)]
+        data: DataDir,
+    },
     /// Every asset's state, or one asset's deliveries per service.
     Status {
         /// An asset id (or the correlation id of its upload).
@@ -356,6 +384,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             options,
             data,
         } => commands::run::run(&data, &paths, json, options.as_deref()).await,
+        Command::Report {
+            asset,
+            output,
+            data,
+        } => commands::report::report(&data, &asset, output.as_deref()).await,
+        Command::Serve {
+            port,
+            bind,
+            allow_remote,
+            data,
+        } => commands::serve::serve(&data, (bind, port).into(), allow_remote).await,
         Command::Status { asset, json, data } => {
             commands::status::status(&data, asset.as_deref(), json).await
         }

@@ -11,15 +11,18 @@ use mediasift_graph::ports::GraphError;
 use mediasift_graph::sqlite::SqliteGraph;
 use mediasift_image::Image;
 use mediasift_ingest::Ingest;
+use mediasift_kit::local::bus::EventQuery;
 use mediasift_kit::local::bus::{BusError, LocalBus};
 use mediasift_kit::local::objects::LocalObjectStore;
 use mediasift_kit::local::state::SqliteStateStore;
 use mediasift_kit::ports::{StateError, StoreError, SystemClock};
 use mediasift_kit::{Handler, Ports};
 use mediasift_scene::Scenes;
+use mediasift_schemas::RawEvent;
 use mediasift_video::Video;
 
 use crate::config::LocalConfig;
+use crate::report::{self, AssetReport, ReportError};
 
 /// The handlers this build runs, configured from `config`; the graph service writes to
 /// `graph`.
@@ -64,6 +67,8 @@ pub enum RuntimeError {
     Bus(#[from] BusError),
     #[error("knowledge graph: {0}")]
     Graph(#[from] GraphError),
+    #[error("report: {0}")]
+    Report(#[from] ReportError),
 }
 
 impl LocalRuntime {
@@ -110,6 +115,72 @@ impl LocalRuntime {
             bus,
             graph,
         })
+    }
+}
+
+impl LocalRuntime {
+    /// The archive after `after_seq`, in order, optionally only one asset's events.
+    pub async fn events(
+        &self,
+        asset: Option<&str>,
+        after_seq: i64,
+    ) -> Result<Vec<(i64, RawEvent)>, BusError> {
+        read_events(&self.bus, asset, after_seq).await
+    }
+
+    /// The asset id `asset` names: an asset id, or the key (or file name) it was uploaded as,
+    /// the latest upload first.
+    pub async fn resolve_asset(&self, asset: &str) -> Result<Option<String>, RuntimeError> {
+        if let Ok(id) = uuid::Uuid::parse_str(asset) {
+            return Ok(Some(id.to_string()));
+        }
+        let events = self.events(None, 0).await?;
+        Ok(events.iter().rev().find_map(|(_, event)| {
+            let key = event.detail["source"]["key"].as_str()?;
+            let names = key == asset || key.rsplit('/').next() == Some(asset);
+            names
+                .then(|| event.detail["assetId"].as_str().map(str::to_owned))
+                .flatten()
+        }))
+    }
+
+    /// The report of an asset's latest processing run; `None` when it was never ingested.
+    pub async fn report(&self, asset_id: &str) -> Result<Option<AssetReport>, RuntimeError> {
+        let events: Vec<RawEvent> = self
+            .events(Some(asset_id), 0)
+            .await?
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect();
+        Ok(report::gather(&events, self.objects.as_ref()).await?)
+    }
+}
+
+/// The archive after `after_seq`, in order, optionally only one asset's events.
+pub async fn read_events(
+    bus: &LocalBus,
+    asset: Option<&str>,
+    after_seq: i64,
+) -> Result<Vec<(i64, RawEvent)>, BusError> {
+    const PAGE: usize = 1000;
+    let mut all = Vec::new();
+    let mut after = after_seq;
+    loop {
+        let page = bus
+            .events(EventQuery {
+                asset_id: asset.map(str::to_owned),
+                after_seq: after,
+                limit: PAGE,
+            })
+            .await?;
+        let done = page.len() < PAGE;
+        if let Some((seq, _)) = page.last() {
+            after = *seq;
+        }
+        all.extend(page);
+        if done {
+            return Ok(all);
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use mediasift::runtime::LocalRuntime;
 use mediasift_graph::completion::{self, RunRecord};
 use mediasift_graph::model::{EdgeKind, VertexKind, ids, parse_ranges};
-use mediasift_graph::ports::{AssetGraph, GraphQueries, Neighbour, SearchHit, SearchIndex};
+use mediasift_graph::ports::{AssetGraph, GraphQueries, Neighbour};
 use mediasift_video::faces::FaceNames;
 use serde_json::json;
 
@@ -23,58 +23,29 @@ pub async fn search(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let runtime = super::open(data).await?;
-    let hits = runtime
-        .graph
-        .search(query, limit.saturating_mul(20).max(100))
-        .await?;
-    // Assets in the order of their best hit.
-    let mut order: Vec<String> = Vec::new();
-    let mut by_asset: BTreeMap<String, Vec<SearchHit>> = BTreeMap::new();
-    for hit in hits {
-        if !by_asset.contains_key(&hit.asset_id) {
-            order.push(hit.asset_id.clone());
-        }
-        by_asset.entry(hit.asset_id.clone()).or_default().push(hit);
-    }
-    order.truncate(limit);
-    if order.is_empty() {
+    let found = mediasift::search::search(&runtime, query, limit).await?;
+    if found.is_empty() {
         if !json {
             eprintln!("no asset matches {query:?}");
         }
         return Ok(ExitCode::from(1));
     }
-    for asset_id in &order {
-        let hits = &by_asset[asset_id];
-        let (name, media_type) = asset_name(&runtime, asset_id).await?;
+    for asset in &found {
         if json {
-            let line = json!({
-                "assetId": asset_id,
-                "name": name,
-                "mediaType": media_type,
-                "score": hits.first().map_or(0.0, |h| h.score),
-                "matches": hits.iter().map(|h| json!({
-                    "field": h.field.name(),
-                    "text": h.snippet,
-                    "ranges": h.ranges,
-                    "page": h.page,
-                })).collect::<Vec<_>>(),
-            });
-            println!("{line}");
+            println!("{}", serde_json::to_string(asset)?);
             continue;
         }
-        println!("{name}  ({media_type}, asset {asset_id})");
-        for hit in hits {
-            let place = match (hit.page, hit.ranges.is_empty()) {
+        println!(
+            "{}  ({}, asset {})",
+            asset.name, asset.media_type, asset.asset_id
+        );
+        for m in &asset.matches {
+            let place = match (m.page, m.ranges.is_empty()) {
                 (Some(page), _) => format!("page {page}"),
-                (None, false) => ranges_text(&hit.ranges),
+                (None, false) => ranges_text(&m.ranges),
                 (None, true) => String::new(),
             };
-            println!(
-                "  {:<11} {:<24} {}",
-                hit.field.name(),
-                place,
-                one_line(&hit.snippet, 100)
-            );
+            println!("  {:<11} {:<24} {}", m.field, place, one_line(&m.text, 100));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -238,22 +209,6 @@ async fn resolve(runtime: &LocalRuntime, asset: &str) -> anyhow::Result<Option<S
         .filter(|v| v.kind == VertexKind::Asset)
         .find(|v| v.name == asset || v.name.rsplit('/').next() == Some(asset))
         .and_then(|v| ids::asset_id(&v.id).map(str::to_owned)))
-}
-
-async fn asset_name(runtime: &LocalRuntime, asset_id: &str) -> anyhow::Result<(String, String)> {
-    let graph = runtime.graph.asset(asset_id).await?;
-    Ok(match graph {
-        Some(g) => (
-            g.asset.name.clone(),
-            g.asset
-                .properties
-                .get("mediaType")
-                .and_then(|v| v.as_str())
-                .unwrap_or("?")
-                .to_owned(),
-        ),
-        None => (asset_id.to_owned(), "?".into()),
-    })
 }
 
 /// The latest processing run of the asset (its latest `… Ingested` event's).

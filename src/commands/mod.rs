@@ -8,7 +8,9 @@ pub mod frames;
 pub mod graph;
 pub mod loudness;
 pub mod replay;
+pub mod report;
 pub mod run;
+pub mod serve;
 pub mod shots;
 pub mod similar;
 pub mod status;
@@ -18,7 +20,7 @@ pub mod transcribe;
 use anyhow::Context;
 use mediasift::config::LocalConfig;
 use mediasift::runtime::LocalRuntime;
-use mediasift_kit::local::bus::{EventQuery, LocalBus};
+use mediasift_kit::local::bus::LocalBus;
 use mediasift_schemas::RawEvent;
 
 use crate::DataDir;
@@ -46,26 +48,7 @@ pub async fn read_events(
     asset: Option<&str>,
     after_seq: i64,
 ) -> anyhow::Result<Vec<(i64, RawEvent)>> {
-    const PAGE: usize = 1000;
-    let mut all = Vec::new();
-    let mut after = after_seq;
-    loop {
-        let page = bus
-            .events(EventQuery {
-                asset_id: asset.map(str::to_owned),
-                after_seq: after,
-                limit: PAGE,
-            })
-            .await?;
-        let done = page.len() < PAGE;
-        if let Some((seq, _)) = page.last() {
-            after = *seq;
-        }
-        all.extend(page);
-        if done {
-            return Ok(all);
-        }
-    }
+    Ok(mediasift::runtime::read_events(bus, asset, after_seq).await?)
 }
 
 /// One line for a person: time, source, detail-type, asset.

@@ -110,6 +110,16 @@ pub async fn run(
             .asset_id
             .as_ref()
             .map(|id| derived_root.join(id).display().to_string());
+        let report = match &outcome.asset_id {
+            Some(id) => match super::report::write_report(&runtime, id, None).await {
+                Ok(path) => path.map(|p| p.display().to_string()),
+                Err(error) => {
+                    eprintln!("warning: no report for asset {id}: {error:#}");
+                    None
+                }
+            },
+            None => None,
+        };
         if json {
             let mut line = json!({
                 "input": input.path.display().to_string(),
@@ -117,6 +127,7 @@ pub async fn run(
                 "assetId": outcome.asset_id,
                 "results": outcome.results.iter().map(|r| &r.uri).collect::<Vec<_>>(),
                 "outputs": outputs,
+                "report": report,
             });
             if let Some(object) = line.as_object_mut()
                 && let Ok(serde_json::Value::Object(state)) = serde_json::to_value(&outcome.state)
@@ -125,7 +136,13 @@ pub async fn run(
             }
             println!("{line}");
         } else {
-            print_outcome(input, &outcome, &events, outputs.as_deref());
+            print_outcome(
+                input,
+                &outcome,
+                &events,
+                outputs.as_deref(),
+                report.as_deref(),
+            );
         }
     }
     Ok(if all_completed {
@@ -287,7 +304,13 @@ async fn finished_as_far_as_this_build_goes(
     }
 }
 
-fn print_outcome(input: &Input, outcome: &AssetView, events: &[RawEvent], outputs: Option<&str>) {
+fn print_outcome(
+    input: &Input,
+    outcome: &AssetView,
+    events: &[RawEvent],
+    outputs: Option<&str>,
+    report: Option<&str>,
+) {
     let mark = match outcome.state {
         AssetState::Completed | AssetState::Ingested { .. } => "✓",
         AssetState::Partial { .. } | AssetState::Skipped { .. } => "~",
@@ -318,6 +341,9 @@ fn print_outcome(input: &Input, outcome: &AssetView, events: &[RawEvent], output
     }
     if let Some(outputs) = outputs {
         println!("    outputs: {outputs}");
+    }
+    if let Some(report) = report {
+        println!("    report:  {report}");
     }
 }
 

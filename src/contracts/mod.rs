@@ -104,6 +104,10 @@ pub fn render(subscriptions: &[Subscriptions]) -> Result<BTreeMap<PathBuf, Strin
         asyncapi::render(&routed, subscriptions),
     );
     files.insert(PathBuf::from("docs/events.md"), docs::render(&routed));
+    files.insert(
+        PathBuf::from("contracts/openapi.json"),
+        pretty(&crate::serve::openapi::document()),
+    );
     Ok(files)
 }
 

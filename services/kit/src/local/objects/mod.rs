@@ -139,6 +139,21 @@ impl LocalObjectStore {
         }
     }
 
+    /// The file holding an object's bytes, for servers that answer range requests from files
+    /// (the web UI's media). Fails with `NotFound` unless the object exists.
+    pub async fn object_file(&self, bucket: &str, key: &str) -> Result<PathBuf, StoreError> {
+        let bucket = self.locate(bucket, key)?;
+        let key = key.to_owned();
+        blocking(move || {
+            bucket.require()?;
+            if !bucket.meta_path(&key).is_file() {
+                return Err(bucket.not_found(&key));
+            }
+            Ok(bucket.object_path(&key))
+        })
+        .await
+    }
+
     /// The bucket and a checked key, for an operation on one object.
     fn locate(&self, bucket: &str, key: &str) -> Result<Bucket, StoreError> {
         let bucket = self.bucket(bucket)?;
