@@ -222,6 +222,9 @@ pub struct Analyzer {
     config: DetectorConfig,
     /// The last `gradual_window + 1` luma frames, oldest first.
     recent: VecDeque<Vec<u8>>,
+    /// The luma buffer of the frame that left `recent`, reused for the next frame: no
+    /// allocation per frame once the window is full.
+    spare: Vec<u8>,
     stats: Vec<FrameStats>,
 }
 
@@ -230,6 +233,7 @@ impl Analyzer {
         Analyzer {
             config,
             recent: VecDeque::new(),
+            spare: Vec::new(),
             stats: Vec::new(),
         }
     }
@@ -243,13 +247,11 @@ impl Analyzer {
     /// and tested for colour bars).
     pub fn push_rgb(&mut self, rgb: &[u8], width: usize, height: usize) {
         let colour_bars = looks_like_colour_bars(rgb, width, height, &self.config);
-        let luma = rgb
-            .chunks_exact(3)
-            .map(|p| {
-                ((77 * u32::from(p[0]) + 150 * u32::from(p[1]) + 29 * u32::from(p[2]) + 128) >> 8)
-                    as u8
-            })
-            .collect();
+        let mut luma = std::mem::take(&mut self.spare);
+        luma.clear();
+        luma.extend(rgb.chunks_exact(3).map(|p| {
+            ((77 * u32::from(p[0]) + 150 * u32::from(p[1]) + 29 * u32::from(p[2]) + 128) >> 8) as u8
+        }));
         self.push(luma, colour_bars);
     }
 
@@ -260,14 +262,13 @@ impl Analyzer {
     }
 
     fn push(&mut self, luma: Vec<u8>, colour_bars: bool) {
-        let n = luma.len().max(1) as f32;
+        // Integer sums (they vectorise, and are exact): variance = E[v²] − E[v]².
+        let n = luma.len().max(1) as f64;
         let sum: u64 = luma.iter().map(|&v| u64::from(v)).sum();
-        let mean = sum as f32 / n;
-        let variance = luma
-            .iter()
-            .map(|&v| (f32::from(v) - mean).powi(2))
-            .sum::<f32>()
-            / n;
+        let squares: u64 = luma.iter().map(|&v| u64::from(v) * u64::from(v)).sum();
+        let mean = sum as f64 / n;
+        let variance = (squares as f64 / n - mean * mean).max(0.0);
+        let (mean, variance) = (mean as f32, variance as f32);
         let diff = self
             .recent
             .back()
@@ -279,9 +280,8 @@ impl Analyzer {
             let mut error = 0.0;
             let mut count = 0.0;
             for k in 1..window {
-                let t = k as f32 / window as f32;
                 let middle = &self.recent[self.recent.len() - window + k];
-                error += mix_error(first, &luma, middle, t);
+                error += mix_error(first, &luma, middle, k as u32, window as u32);
                 count += 1.0;
             }
             let linearity = if span > 0.0 {
@@ -303,7 +303,9 @@ impl Analyzer {
         });
         self.recent.push_back(luma);
         while self.recent.len() > window {
-            self.recent.pop_front();
+            if let Some(old) = self.recent.pop_front() {
+                self.spare = old;
+            }
         }
     }
 
@@ -470,19 +472,24 @@ fn mean_abs_diff(a: &[u8], b: &[u8]) -> f32 {
     sum as f32 / n as f32
 }
 
-/// Mean |middle − ((1−t)·a + t·b)|.
-fn mix_error(a: &[u8], b: &[u8], middle: &[u8], t: f32) -> f32 {
+/// Mean |middle − ((1−t)·a + t·b)| with t = k / window, in integers: each term is
+/// |window·middle − ((window−k)·a + k·b)| / window, which vectorises and is exact.
+fn mix_error(a: &[u8], b: &[u8], middle: &[u8], k: u32, window: u32) -> f32 {
     let n = a.len().min(b.len()).min(middle.len());
     if n == 0 {
         return 0.0;
     }
-    let sum: f32 = (0..n)
-        .map(|i| {
-            let expected = (1.0 - t) * f32::from(a[i]) + t * f32::from(b[i]);
-            (f32::from(middle[i]) - expected).abs()
+    let (a, b, middle) = (&a[..n], &b[..n], &middle[..n]);
+    let sum: u64 = a
+        .iter()
+        .zip(b)
+        .zip(middle)
+        .map(|((&a, &b), &m)| {
+            let expected = (window - k) * u32::from(a) + k * u32::from(b);
+            u64::from((window * u32::from(m)).abs_diff(expected))
         })
         .sum();
-    sum / n as f32
+    (sum as f64 / f64::from(window) / n as f64) as f32
 }
 
 /// Shots, cues and cuts of one video.
