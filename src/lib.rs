@@ -2,6 +2,8 @@
 
 pub mod config;
 pub mod contracts;
+pub mod cost;
+pub mod inputs;
 pub mod outcome;
 pub mod report;
 pub mod runtime;

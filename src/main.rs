@@ -202,6 +202,22 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// What analysing files on AWS would cost, before anything runs: the AWS calls (Rekognition
+    /// on the frames the real selection picks, Transcribe, Comprehend, Bedrock, MediaConvert,
+    /// Lambda, EventBridge, S3) and dollars, beside Media2Cloud V4's default analysis of the
+    /// same media. Prices: pricing/aws-us-east-1.toml.
+    Cost {
+        /// Files or folders (folders are walked as `run` walks them).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The analysis options, as `run --options` takes them: a JSON object, inline or in a
+        /// file (e.g. '{"vision": {"labels": false}}').
+        #[arg(long, value_name = "FILE|JSON")]
+        options: Option<String>,
+        /// One JSON object, for scripts.
+        #[arg(long)]
+        json: bool,
+    },
     /// EBU R128 loudness of every audio track of one file (integrated, range, true peak, maximum
     /// momentary), silences, and which tracks carry sound, without the bus.
     Loudness {
@@ -449,6 +465,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         } => commands::frames::frames(&file, rate, shots.as_deref(), json).await,
         Command::Shots { file, json } => commands::shots::shots(&file, json).await,
+        Command::Cost {
+            paths,
+            options,
+            json,
+        } => commands::cost::cost(&paths, options.as_deref(), json).await,
         Command::Loudness { file, json } => commands::loudness::loudness(&file, json).await,
         Command::Transcribe {
             file,

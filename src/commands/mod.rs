@@ -2,6 +2,7 @@
 //! and says what to do when something is wrong.
 
 pub mod contracts;
+pub mod cost;
 pub mod dlq;
 pub mod events;
 pub mod frames;

@@ -2,11 +2,10 @@
 //! every asset has finished or failed, then summarise.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use mediasift::outcome::{AssetState, AssetView, summarize};
 use mediasift_kit::local::bus::DeliveryStatus;
@@ -31,7 +30,7 @@ pub async fn run(
     json: bool,
     options: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
-    let files = collect_files(paths)?;
+    let files = mediasift::inputs::collect_files(paths)?;
     let mut upload = PutOptions::default();
     if let Some(options) = options {
         match serde_json::from_str::<serde_json::Value>(options) {
@@ -150,54 +149,6 @@ pub async fn run(
     } else {
         ExitCode::from(1)
     })
-}
-
-/// Files to ingest and their keys: a file is keyed by its name, a folder's files by the
-/// folder's name and their path inside it. Hidden files are skipped.
-fn collect_files(paths: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, String)>> {
-    let mut files = Vec::new();
-    for path in paths {
-        let meta =
-            std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
-        let name = path
-            .canonicalize()
-            .ok()
-            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .unwrap_or_else(|| "input".into());
-        if meta.is_file() {
-            files.push((path.clone(), name));
-        } else if meta.is_dir() {
-            walk(path, &name, &mut files)?;
-        } else {
-            bail!("{} is neither a file nor a folder", path.display());
-        }
-    }
-    if files.is_empty() {
-        bail!("no files to ingest under {:?}", paths);
-    }
-    Ok(files)
-}
-
-fn walk(dir: &Path, prefix: &str, files: &mut Vec<(PathBuf, String)>) -> anyhow::Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .with_context(|| format!("cannot list {}", dir.display()))?
-        .collect::<Result<_, _>>()
-        .with_context(|| format!("cannot list {}", dir.display()))?;
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') {
-            continue;
-        }
-        let key = format!("{prefix}/{name}");
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            walk(&entry.path(), &key, files)?;
-        } else if kind.is_file() {
-            files.push((entry.path(), key));
-        }
-    }
-    Ok(())
 }
 
 /// The chain an upload started: its `Object Created` event (same bucket, key and version)
