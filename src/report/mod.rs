@@ -255,7 +255,10 @@ pub async fn gather(
                         page,
                         source: p["source"].as_str().unwrap_or("").to_owned(),
                         text: p["text"].as_str().unwrap_or("").to_owned(),
-                        image: images.get(page as usize - 1).cloned(),
+                        image: (page as usize)
+                            .checked_sub(1)
+                            .and_then(|i| images.get(i))
+                            .cloned(),
                     })
                 })
                 .collect();
