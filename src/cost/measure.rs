@@ -14,7 +14,7 @@ use mediasift_media::frames::{self, FrameOptions};
 use mediasift_media::kind::{self, MediaKind};
 use mediasift_media::loudness::{self, LoudnessOptions};
 use mediasift_media::probe::{MediaSummary, ProbeOptions};
-use mediasift_media::selection::{self, Capture, DEFAULT_THRESHOLD, Still};
+use mediasift_media::selection::{self, Capture, DEFAULT_THRESHOLD};
 use mediasift_media::shots::{self, CueKind, Shots};
 use mediasift_media::{image, pdf};
 use mediasift_scene::grouping::{self, Cues, ShotSpan, Span};
@@ -242,17 +242,7 @@ async fn video_facts(
     .with_context(|| format!("cannot capture the frames of {}", path.display()))?;
     let mut decodes = 2;
     let mut decode_seconds = captured.decode_elapsed.as_secs_f64();
-    let starts: Vec<u64> = shots.shots.iter().map(|s| s.start_frame).collect();
-    let stills: Vec<Still> = shots
-        .cues
-        .iter()
-        .filter(|c| matches!(c.kind, CueKind::Black | CueKind::ColourBars))
-        .map(|c| Still {
-            start_frame: c.start_frame,
-            end_frame: c.end_frame,
-            kind: format!("{:?}", c.kind),
-        })
-        .collect();
+    let (starts, stills) = selection::shot_starts_and_stills(&shots);
     let chosen =
         selection::select_with_stills(&captured.captures, &starts, &stills, DEFAULT_THRESHOLD);
     let m2c_captures: Vec<Capture> = if (rate - M2C_RATE).abs() < 1e-9 {

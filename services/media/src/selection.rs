@@ -151,6 +151,24 @@ pub fn select(captures: &[Capture], shot_starts: &[u64], threshold: f64) -> Sele
     select_with_stills(captures, shot_starts, &[], threshold)
 }
 
+/// What the selection needs of a video's shots: the first frame of each shot, and the stretches
+/// of black and colour bars (each one still picture, analysed once).
+pub fn shot_starts_and_stills(shots: &crate::shots::Shots) -> (Vec<u64>, Vec<Still>) {
+    use crate::shots::CueKind;
+    let starts = shots.shots.iter().map(|s| s.start_frame).collect();
+    let stills = shots
+        .cues
+        .iter()
+        .filter(|c| matches!(c.kind, CueKind::Black | CueKind::ColourBars))
+        .map(|c| Still {
+            start_frame: c.start_frame,
+            end_frame: c.end_frame,
+            kind: format!("{:?}", c.kind),
+        })
+        .collect();
+    (starts, stills)
+}
+
 /// [`select`], with the captures inside each of `stills` made one group represented by its
 /// sharpest capture.
 pub fn select_with_stills(

@@ -15,10 +15,8 @@ use mediasift_kit::ports::{Retryable, split_s3_uri};
 use mediasift_kit::similar::{Entry, NearDuplicateIndex};
 use mediasift_kit::{AssetWork, Handler, HandlerError, Ports, Subscriptions};
 use mediasift_media::phash::{Luma, PHash, laplacian_variance, phash};
-use mediasift_media::selection::{
-    self, Capture, DEFAULT_THRESHOLD, MIN_REUSE_BITS, Selection, Still,
-};
-use mediasift_media::shots::{self, CueKind, ShotsError};
+use mediasift_media::selection::{self, Capture, DEFAULT_THRESHOLD, MIN_REUSE_BITS, Selection};
+use mediasift_media::shots::{self, ShotsError};
 use mediasift_schemas::{
     AnalysisKind, AnalysisPlan, Envelope, EventDetail, RawEvent, ResultRef, SkippedFeature,
     VideoAnalysisCompleted, VideoAnalysisSummary, VideoIngested, sources,
@@ -216,17 +214,7 @@ impl Video {
         let (captures, mut files) = self
             .captures(&asset, &detail.outputs.frame_captures, scratch.path())
             .await?;
-        let starts: Vec<u64> = shots.shots.iter().map(|s| s.start_frame).collect();
-        let stills: Vec<Still> = shots
-            .cues
-            .iter()
-            .filter(|c| matches!(c.kind, CueKind::Black | CueKind::ColourBars))
-            .map(|c| Still {
-                start_frame: c.start_frame,
-                end_frame: c.end_frame,
-                kind: format!("{:?}", c.kind),
-            })
-            .collect();
+        let (starts, stills) = selection::shot_starts_and_stills(&shots);
         let selection =
             selection::select_with_stills(&captures, &starts, &stills, DEFAULT_THRESHOLD);
         // Before vision, so that a retry after an index failure costs no vision calls.
