@@ -5,6 +5,10 @@ SHELL := bash
 # A build cache outside the clone keeps CI fast; the clean path works the same.
 # (nextest runs last: its summary is the closing line CI reads.)
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/mediasift/target
+# CI builds each commit once from a fresh clone: incremental caches would only fill the disk.
+ifdef CI
+export CARGO_INCREMENTAL ?= 0
+endif
 
 .PHONY: setup run test lint terraform lambda check-contracts contracts bench
 
