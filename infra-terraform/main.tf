@@ -112,8 +112,10 @@ locals {
     ]
     "neptune-cluster"   = [for id in module.graph[*].cluster_resource_id : "${local.arn_prefix}:neptune-db:${var.region}:${local.account_id}:${id}/*"]
     "mediaconvert-role" = [module.mediaconvert.role_arn]
-    "mediaconvert"      = ["*"]
-    "any"               = ["*"]
+    # Ingest submits to the account's Default queue (MEDIASIFT_MEDIACONVERT_QUEUE is unset).
+    "mediaconvert" = ["${local.arn_prefix}:mediaconvert:${var.region}:${local.account_id}:queues/Default"]
+    # APIs AWS only grants on "*" (tools/terraform/check_security.py lists each).
+    "any" = ["*"]
   }
 }
 
