@@ -146,11 +146,10 @@ def our_sources(contracts: Path) -> set[str]:
 def key_policy_documents(module: Module) -> set[str]:
     """The aws_iam_policy_document names a KMS key uses as its key policy."""
     names = set()
-    for (rtype, _), body in module.resources.items():
-        if rtype == "aws_kms_key":
-            match = re.fullmatch(r"data\.aws_iam_policy_document\.(\w+)\.json", expr(body.get("policy", "")))
-            if match:
-                names.add(match.group(1))
+    for _, body in module.of_type("aws_kms_key"):
+        match = re.fullmatch(r"data\.aws_iam_policy_document\.(\w+)\.json", expr(body.get("policy", "")))
+        if match:
+            names.add(match.group(1))
     return names
 
 
@@ -213,18 +212,15 @@ def check_contract_statements(report: Report, root: Module, contracts: Path) -> 
 
 def companions(module: Module, rtype: str, bucket: str, bucket_body: dict) -> list[dict]:
     """The `rtype` resources configuring aws_s3_bucket.<bucket>, covering all its instances."""
-    found = []
-    for (other, _), body in module.resources.items():
-        if other == rtype and refers(body.get("bucket", ""), f"aws_s3_bucket.{bucket}"):
-            if "for_each" not in bucket_body or expr(body.get("for_each", "")) == expr(bucket_body["for_each"]):
-                found.append(body)
-    return found
+    return [
+        body for _, body in module.of_type(rtype)
+        if refers(body.get("bucket", ""), f"aws_s3_bucket.{bucket}")
+        and ("for_each" not in bucket_body or expr(body.get("for_each", "")) == expr(bucket_body["for_each"]))
+    ]
 
 
 def check_buckets(report: Report, name: str, module: Module) -> None:
-    for (rtype, bucket), body in module.resources.items():
-        if rtype != "aws_s3_bucket":
-            continue
+    for bucket, body in module.of_type("aws_s3_bucket"):
         where = f"{name} aws_s3_bucket.{bucket}"
         sse = [
             block(block(c, "rule"), "apply_server_side_encryption_by_default")
@@ -298,8 +294,7 @@ def check_rules(report: Report, modules: dict[str, Module], contracts: Path) -> 
     rules = [
         (f"{name} aws_cloudwatch_event_rule.{rname}", module, body)
         for name, module in modules.items()
-        for (rtype, rname), body in module.resources.items()
-        if rtype == "aws_cloudwatch_event_rule"
+        for rname, body in module.of_type("aws_cloudwatch_event_rule")
     ]
     # Default-bus rules first: they decide which AWS sources reach a custom bus.
     rules.sort(key=lambda rule: not on_default_bus(rule[2]))
@@ -334,13 +329,11 @@ def check_rules(report: Report, modules: dict[str, Module], contracts: Path) -> 
 
 
 def check_buses(report: Report, name: str, module: Module) -> None:
-    for (rtype, bus), _ in module.resources.items():
-        if rtype != "aws_cloudwatch_event_bus":
-            continue
+    for bus, _ in module.of_type("aws_cloudwatch_event_bus"):
         where = f"{name} aws_cloudwatch_event_bus.{bus}"
         policies = [
-            body for (other, _), body in module.resources.items()
-            if other == "aws_cloudwatch_event_bus_policy" and refers(body.get("event_bus_name", ""), f"aws_cloudwatch_event_bus.{bus}")
+            body for _, body in module.of_type("aws_cloudwatch_event_bus_policy")
+            if refers(body.get("event_bus_name", ""), f"aws_cloudwatch_event_bus.{bus}")
         ]
         if not report.check(len(policies) == 1, f"{where}: has a resource policy (aws_cloudwatch_event_bus_policy)"):
             continue
@@ -391,12 +384,7 @@ def main() -> int:
     parser.add_argument("--infra", type=Path, default=REPO / "infra-terraform")
     parser.add_argument("--contracts", type=Path, default=REPO / "contracts")
     args = parser.parse_args()
-    report = run(args.infra, args.contracts)
-    if report.failures:
-        print(f"security: {len(report.failures)} failed, {report.passed} passed")
-        return 1
-    print(f"security: all {report.passed} checks passed")
-    return 0
+    return run(args.infra, args.contracts).finish("security")
 
 
 if __name__ == "__main__":

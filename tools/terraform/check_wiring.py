@@ -121,6 +121,10 @@ class Module:
                     module.variables[unquote(name)] = body
         return module
 
+    def of_type(self, rtype: str) -> list[tuple[str, dict]]:
+        """(name, body) of every resource of type `rtype`."""
+        return [(name, body) for (other, name), body in self.resources.items() if other == rtype]
+
     def policy_statements(self) -> list[tuple[str, dict]]:
         """Every statement of every aws_iam_policy_document, static or dynamic, with a name."""
         found = []
@@ -159,6 +163,14 @@ class Report:
 
     def note(self, line: str) -> None:
         print(f"  ok {line}")
+
+    def finish(self, name: str) -> int:
+        """Prints the summary line; the exit status (1 if anything failed)."""
+        if self.failures:
+            print(f"{name}: {len(self.failures)} failed, {self.passed} passed")
+            return 1
+        print(f"{name}: all {self.passed} checks passed")
+        return 0
 
 
 def read_json(path: Path) -> dict:
@@ -446,12 +458,7 @@ def main() -> int:
     check_forwarding(report, modules["root"], modules["bus"])
     check_schemas(report, modules["root"], modules["bus"], args.contracts)
     check_iam(report, modules, args.contracts, services)
-
-    if report.failures:
-        print(f"wiring: {len(report.failures)} failed, {report.passed} passed")
-        return 1
-    print(f"wiring: all {report.passed} checks passed")
-    return 0
+    return report.finish("wiring")
 
 
 if __name__ == "__main__":
