@@ -61,8 +61,8 @@ STAR_CONDITIONS = {"cloudwatch:PutMetricData": "cloudwatch:namespace"}
 # Actions that take a narrower resource, still granted on "*": known gaps, each in
 # docs/security.md. Listed here so that no new one slips in unseen.
 STAR_GAPS = {
-    "transcribe:GetTranscriptionJob": "takes a transcription-job ARN (mediasift-*), but contracts/iam/audio.json "
-    "grants it in one statement with StartTranscriptionJob on the `any` token",
+    "transcribe:GetTranscriptionJob": "whether it takes a transcription-job ARN (mediasift-*) is unverified; "
+    "contracts/iam/audio.json grants it in one statement with StartTranscriptionJob on the `any` token",
     "ec2:CreateNetworkInterface": "Lambda creates the graph function's interfaces with its role; AWS's own "
     "AWSLambdaVPCAccessExecutionRole grants these on *, and a grant scoped to the graph VPC's subnets and "
     "security group is not verified against Lambda",
