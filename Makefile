@@ -28,7 +28,7 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --all-features -q -- -D warnings
 
-## The AWS deployment's offline checks: fmt, validate, checkov, contract wiring.
+## The AWS deployment's offline checks: fmt, validate, checkov, contract wiring, security.
 terraform:
 	scripts/terraform-check.sh
 

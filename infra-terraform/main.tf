@@ -95,6 +95,9 @@ locals {
     }
   }
 
+  # The model behind a cross-region inference profile: its id without the geography prefix.
+  bedrock_foundation_model = replace(var.bedrock_model_id, "/^(global|us|us-gov|eu|apac|jp|au|ca)\\./", "")
+
   # What the resource tokens of contracts/iam/<service>.json stand for in this deployment.
   # A token with no resource here (the graph off) drops the statements that need it.
   iam_resources = {
@@ -103,17 +106,20 @@ locals {
     "state-table"     = [module.state.table_arn]
     "event-bus"       = [module.bus.bus_arn]
     "face-collection" = [module.state.face_collection_arn]
-    # Inference profiles route to other regions' models (a global profile to the
-    # region-less ARN), so the models are granted in every region.
-    "bedrock-models" = [
-      "${local.arn_prefix}:bedrock:${var.region}:${local.account_id}:inference-profile/*",
-      "${local.arn_prefix}:bedrock:*::foundation-model/*",
-      "${local.arn_prefix}:bedrock:::foundation-model/*",
+    # The one model the deployment configures (none when "off"). An inference profile routes
+    # to its model in other regions (a global profile to the region-less ARN), so the model
+    # is granted in every region.
+    "bedrock-models" = var.bedrock_model_id == "off" ? [] : [
+      "${local.arn_prefix}:bedrock:${var.region}:${local.account_id}:inference-profile/${var.bedrock_model_id}",
+      "${local.arn_prefix}:bedrock:*::foundation-model/${local.bedrock_foundation_model}",
+      "${local.arn_prefix}:bedrock:::foundation-model/${local.bedrock_foundation_model}",
     ]
     "neptune-cluster"   = [for id in module.graph[*].cluster_resource_id : "${local.arn_prefix}:neptune-db:${var.region}:${local.account_id}:${id}/*"]
     "mediaconvert-role" = [module.mediaconvert.role_arn]
-    "mediaconvert"      = ["*"]
-    "any"               = ["*"]
+    # Ingest submits to the account's Default queue (MEDIASIFT_MEDIACONVERT_QUEUE is unset).
+    "mediaconvert" = ["${local.arn_prefix}:mediaconvert:${var.region}:${local.account_id}:queues/Default"]
+    # APIs AWS only grants on "*" (tools/terraform/check_security.py lists each).
+    "any" = ["*"]
   }
 }
 

@@ -4,7 +4,10 @@
 #      local filesystem mirror (no registry, no network) and nothing written into the repo;
 #   2. checkov: zero failed checks (each skip is an inline, justified #checkov:skip);
 #   3. tools/terraform/check_wiring.py: every contract rule, schema and IAM statement is
-#      wired to the right resource.
+#      wired to the right resource;
+#   4. tools/terraform/check_security.py (after its own tests): no wildcard grants beyond its
+#      allow-list, encryption everywhere, no public bucket, rules pinned to mediasift's sources,
+#      the bus open to this account only (docs/security.md).
 # Without terraform (TERRAFORM, default `terraform` on PATH) step 1 cannot run: a loud banner,
 # steps 2 and 3 still run, and the script fails when CI=true.
 # The provider mirror: TF_PLUGIN_MIRROR, default /opt/tf-plugins (a folder holding
@@ -74,8 +77,14 @@ step "checkov"
 step "contract wiring"
 .venv/bin/python tools/terraform/check_wiring.py
 
+step "security checker's own tests"
+.venv/bin/python -m unittest discover -s tools/terraform -p 'test_*.py'
+
+step "security"
+.venv/bin/python tools/terraform/check_security.py
+
 if [ "$skipped" = true ]; then
-  step "checkov and wiring passed; TERRAFORM CHECKS SKIPPED (terraform not found)"
+  step "checkov, wiring and security passed; TERRAFORM CHECKS SKIPPED (terraform not found)"
   [ "${CI:-}" = "true" ] && die "CI=true: terraform is required"
   exit 0
 fi

@@ -14,7 +14,8 @@
    points it at (contracts/schemas/), and every file there is one the fileset matches and a
    registry document named after its source.
 4. IAM: each instance gets its own contracts/iam/<service>.json; the statements the module
-   builds from it copy its actions verbatim; every resource token it uses is mapped by the
+   builds from it copy its actions verbatim, and its events:PutEvents statements carry an
+   events:source condition of the service's own source; every resource token it uses is mapped by the
    root; the module's own statements grant only what running as a Lambda function needs and
    none of the actions the services' code calls; nothing else attaches a policy to a service's
    role; and no Allow statement anywhere in the HCL grants a wildcard action.
@@ -36,8 +37,8 @@ import hcl2
 REPO = Path(__file__).resolve().parents[2]
 
 # What the service module may grant a function besides its contracts/iam statements: its own
-# logs, its own dead-letter queue, the deployment key, and VPC network interfaces; and the
-# trust policy's sts:AssumeRole.
+# logs, its own dead-letter queue, the deployment key, its traces, and VPC network interfaces;
+# and the trust policy's sts:AssumeRole.
 INFRA_ACTIONS = {
     "logs:CreateLogStream",
     "logs:PutLogEvents",
@@ -46,6 +47,8 @@ INFRA_ACTIONS = {
     "kms:Encrypt",
     "kms:GenerateDataKey",
     "kms:DescribeKey",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
     "ec2:CreateNetworkInterface",
     "ec2:DescribeNetworkInterfaces",
     "ec2:DescribeSubnets",
@@ -118,6 +121,10 @@ class Module:
                     module.variables[unquote(name)] = body
         return module
 
+    def of_type(self, rtype: str) -> list[tuple[str, dict]]:
+        """(name, body) of every resource of type `rtype`."""
+        return [(name, body) for (other, name), body in self.resources.items() if other == rtype]
+
     def policy_statements(self) -> list[tuple[str, dict]]:
         """Every statement of every aws_iam_policy_document, static or dynamic, with a name."""
         found = []
@@ -156,6 +163,14 @@ class Report:
 
     def note(self, line: str) -> None:
         print(f"  ok {line}")
+
+    def finish(self, name: str) -> int:
+        """Prints the summary line; the exit status (1 if anything failed)."""
+        if self.failures:
+            print(f"{name}: {len(self.failures)} failed, {self.passed} passed")
+            return 1
+        print(f"{name}: all {self.passed} checks passed")
+        return 0
 
 
 def read_json(path: Path) -> dict:
@@ -345,6 +360,20 @@ def check_iam(report: Report, modules: dict[str, Module], contracts: Path, servi
         content = block.get("content", [{}])[0]
         report.equal(expr(content.get("actions", "")), "statement.value.actions", "its actions")
         report.equal(expr(content.get("resources", "")), "statement.value.resources", "its resources")
+        conditions = [c for d in content.get("dynamic", []) for label, c in d.items() if unquote(label) == "condition"]
+        condition = (conditions or [{}])[0].get("content", [{}])[0]
+        report.check(
+            len(conditions) == 1
+            and unquote(condition.get("variable", "")) == "events:source"
+            and expr(conditions[0].get("for_each", "")) == "length(statement.value.event_sources) > 0 ? [statement.value.event_sources] : []",
+            "its events:PutEvents statements carry an events:source condition (local.code_statements event_sources)",
+        )
+    report.check(
+        "event_sources = contains(s.actions, \"events:PutEvents\") ? [local.event_source] : []" in built,
+        "service module local.code_statements: a publishing statement's event_sources is the service's own source",
+        built,
+    )
+    report.equal(unquote(locals_.get("event_source", "")), "mediasift.${var.service}", "service module local.event_source")
 
     # Only the service module's one inline policy is attached to a service's role.
     attachments = [k for k in service_module.resources if k[0] in ("aws_iam_role_policy", "aws_iam_role_policy_attachment", "aws_iam_policy", "aws_iam_policy_attachment")]
@@ -429,12 +458,7 @@ def main() -> int:
     check_forwarding(report, modules["root"], modules["bus"])
     check_schemas(report, modules["root"], modules["bus"], args.contracts)
     check_iam(report, modules, args.contracts, services)
-
-    if report.failures:
-        print(f"wiring: {len(report.failures)} failed, {report.passed} passed")
-        return 1
-    print(f"wiring: all {report.passed} checks passed")
-    return 0
+    return report.finish("wiring")
 
 
 if __name__ == "__main__":

@@ -10,8 +10,31 @@ terraform {
   }
 }
 
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
 resource "aws_cloudwatch_event_bus" "this" {
   name = "${var.name_prefix}-bus"
+}
+
+# Only this account's principals may publish on the bus (each still needs events:PutEvents in
+# its own IAM policy; the services' are pinned to their own source); no other account can.
+data "aws_iam_policy_document" "bus" {
+  statement {
+    sid       = "ThisAccountPublishes"
+    actions   = ["events:PutEvents"]
+    resources = [aws_cloudwatch_event_bus.this.arn]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
+    }
+  }
+}
+
+resource "aws_cloudwatch_event_bus_policy" "this" {
+  event_bus_name = aws_cloudwatch_event_bus.this.name
+  policy         = data.aws_iam_policy_document.bus.json
 }
 
 resource "aws_cloudwatch_event_archive" "this" {
@@ -23,8 +46,9 @@ resource "aws_cloudwatch_event_archive" "this" {
 
 # --- Forwarding from the default bus ----------------------------------------------------------
 # S3, MediaConvert and Transcribe publish only to the account's default bus. Each pattern here
-# brings one detail-type over, and the services' rules (contracts/rules/) match it on the
-# custom bus as written.
+# brings one detail-type over, only mediasift's own (its bucket, its MediaConvert jobs, its
+# Transcribe jobs), and the services' rules (contracts/rules/) match it on the custom bus as
+# written.
 locals {
   forwarded = {
     "s3-object-created" = {
@@ -35,10 +59,12 @@ locals {
     "mediaconvert-job-state-change" = {
       source        = ["aws.mediaconvert"]
       "detail-type" = ["MediaConvert Job State Change"]
+      detail        = { userMetadata = { mediasiftAssetId = [{ exists = true }] } }
     }
     "transcribe-job-state-change" = {
       source        = ["aws.transcribe"]
       "detail-type" = ["Transcribe Job State Change"]
+      detail        = { TranscriptionJobName = [{ prefix = "mediasift-" }] }
     }
   }
 }

@@ -4,7 +4,8 @@
 # dead-letter queue, the deployment key, and network interfaces when it runs in a VPC.
 
 locals {
-  permissions = jsondecode(file(var.permissions_file))
+  permissions  = jsondecode(file(var.permissions_file))
+  event_source = "mediasift.${var.service}"
 
   unknown_resources = setsubtract(flatten([for s in local.permissions.statements : s.resources]), keys(var.iam_resources))
 
@@ -13,6 +14,8 @@ locals {
       sid       = s.sid
       actions   = s.actions
       resources = distinct(flatten([for token in s.resources : lookup(var.iam_resources, token, [])]))
+      # A service publishes only under its own source: it cannot pass for another.
+      event_sources = contains(s.actions, "events:PutEvents") ? [local.event_source] : []
     }
     # A statement on resources this deployment lacks (Neptune with the graph off) is dropped.
     if length(flatten([for token in s.resources : lookup(var.iam_resources, token, [])])) > 0
@@ -43,6 +46,16 @@ data "aws_iam_policy_document" "this" {
       sid       = statement.value.sid
       actions   = statement.value.actions
       resources = statement.value.resources
+
+      dynamic "condition" {
+        for_each = length(statement.value.event_sources) > 0 ? [statement.value.event_sources] : []
+
+        content {
+          test     = "StringEquals"
+          variable = "events:source"
+          values   = condition.value
+        }
+      }
     }
   }
 
@@ -64,6 +77,13 @@ data "aws_iam_policy_document" "this" {
     sid       = "DeploymentKey"
     actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
     resources = [var.kms_key_arn]
+  }
+
+  # Active tracing (aws_lambda_function.this): the function sends its segments itself.
+  statement {
+    sid       = "Tracing"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
   }
 
   # Lambda manages a VPC function's network interfaces with its role: the actions and the
@@ -92,6 +112,10 @@ resource "aws_iam_role_policy" "this" {
     precondition {
       condition     = local.permissions.service == var.service
       error_message = "${var.permissions_file} declares the permissions of ${local.permissions.service}, not ${var.service}."
+    }
+    precondition {
+      condition     = alltrue([for s in local.permissions.statements : !contains(s.actions, "events:PutEvents") || length(s.actions) == 1])
+      error_message = "${var.permissions_file}: events:PutEvents must be alone in its statement, which carries the events:source condition."
     }
     precondition {
       condition     = length(local.unknown_resources) == 0

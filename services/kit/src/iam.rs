@@ -19,13 +19,13 @@ pub enum Resource {
     EventBus,
     /// The Rekognition face collection.
     FaceCollection,
-    /// Bedrock foundation models and inference profiles of the region.
+    /// The deployment's Bedrock model (its inference profile and foundation model).
     BedrockModels,
     /// The Neptune cluster (`neptune-db:` data actions), when the graph is deployed.
     NeptuneCluster,
     /// The role MediaConvert jobs run as (`iam:PassRole`).
     MediaconvertRole,
-    /// MediaConvert (jobs have no ARN before they exist).
+    /// The MediaConvert queue jobs are submitted to (jobs have no ARN before they exist).
     Mediaconvert,
     /// `*`: APIs without resource-level permissions (Rekognition Detect*, Comprehend,
     /// Textract, Transcribe).
