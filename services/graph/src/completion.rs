@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use mediasift_kit::claim::{CLAIM_FIELD, Claim, claim_when_complete};
+use mediasift_kit::claim::{CLAIM_FIELD, Claim, CompleteSet, claim_when_complete};
 use mediasift_kit::ports::{Condition, Item, StateError, StateStore, Update};
 use mediasift_schemas::{
     AnalysisKind, AnalysisOutcome, AssetStatus, MediaType, OutcomeStatus, ResultRef, SourceObject,
@@ -73,6 +73,22 @@ pub struct Finished {
     pub status: AssetStatus,
     /// In plan order.
     pub analyses: Vec<AnalysisOutcome>,
+}
+
+impl CompleteSet for Finished {
+    fn fingerprint(&self) -> String {
+        self.analyses
+            .iter()
+            .map(|outcome| {
+                let status = match outcome.status {
+                    OutcomeStatus::Completed => "completed",
+                    OutcomeStatus::Failed => "failed",
+                };
+                format!("{}:{status}", analysis_name(outcome.analysis))
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use mediasift_kit::claim::CompleteSet;
 use mediasift_kit::handler::{caused_by, decode, derived_event_id, failure_event};
 use mediasift_kit::ports::{Retryable, StateError, StoreError};
 use mediasift_kit::{Failure, Handler, HandlerError, Ports, Subscriptions};
@@ -398,8 +399,9 @@ fn completed(
     }
 }
 
-/// `Asset Analysis Completed`, its id derived from the run: whichever arrival claims the run,
-/// and however often, it is the same event.
+/// `Asset Analysis Completed`, its id derived from the run and its set of outcomes: whichever
+/// arrival claims the run, and however often, it is the same event; a run whose set changed
+/// (a failed analysis retried to completion) gets a new one.
 fn completed_event(
     cause: &RawEvent,
     run: &str,
@@ -407,6 +409,7 @@ fn completed_event(
     finished: Finished,
     ports: &Ports,
 ) -> RawEvent {
+    let id_source = format!("{run}#{}", finished.fingerprint());
     let detail = AssetAnalysisCompleted {
         asset_id,
         schema_version: AssetAnalysisCompleted::SCHEMA_VERSION.into(),
@@ -417,7 +420,7 @@ fn completed_event(
         analyses: finished.analyses,
     };
     let mut event = Envelope::new(sources::GRAPH, detail);
-    event.id = derived_event_id(run, SERVICE, AssetAnalysisCompleted::DETAIL_TYPE);
+    event.id = derived_event_id(&id_source, SERVICE, AssetAnalysisCompleted::DETAIL_TYPE);
     event.time = ports.clock.now();
     event.resources = cause.resources.clone();
     event.to_raw().expect("schema events serialise")

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use futures::StreamExt;
+use mediasift_kit::claim::CompleteSet;
 use mediasift_kit::handler::{caused_by, decode};
 use mediasift_kit::language::{LanguageBackend, LanguageError};
 use mediasift_kit::ports::split_s3_uri;
@@ -144,18 +145,13 @@ impl Handler for Scenes {
             }
         };
         let key = join::key(asset_id, &event.correlation_id());
-        // The work's identity is the run's, not this event's: whichever arrival builds the
-        // scenes, `Scenes Detected` has the same id.
-        let mut run = event.clone();
-        run.id = key.clone();
-        let asset = AssetWork::new(
-            ports,
-            &run,
-            asset_id,
-            SERVICE,
-            sources::SCENE,
-            AnalysisKind::Scenes,
-        );
+        let run_event = |id: String| {
+            let mut run = event.clone();
+            run.id = id;
+            run
+        };
+        let run = run_event(key.clone());
+        let asset = scene_work(ports, &run, asset_id);
         let state = join::arrive(
             ports.state.as_ref(),
             &key,
@@ -175,11 +171,28 @@ impl Handler for Scenes {
                 Ok(Vec::new())
             }
             JoinState::Claimed(joined) => {
+                // The work's identity is the run's and its set's, not this event's: whichever
+                // arrival builds the scenes of a set, `Scenes Detected` has the same id.
+                let set_run = run_event(format!("{key}#{}", joined.fingerprint()));
+                let asset = scene_work(ports, &set_run, asset_id);
                 let detected = self.build(&asset, event, *joined).await?;
                 Ok(vec![asset.emit(detected)])
             }
         }
     }
+}
+
+/// The scene service's work on an asset, identified by `run` (a run of the asset, or its
+/// complete set): the events it emits derive their ids from it.
+fn scene_work<'a>(ports: &'a Ports, run: &'a RawEvent, asset_id: uuid::Uuid) -> AssetWork<'a> {
+    AssetWork::new(
+        ports,
+        run,
+        asset_id,
+        SERVICE,
+        sources::SCENE,
+        AnalysisKind::Scenes,
+    )
 }
 
 /// The video service's `shots.json`, by shape.

@@ -8,12 +8,15 @@
 //! from the pictures alone). The arrival that finds the set complete claims it with a write
 //! conditioned on the version it read; a later arrival finds the claim and stands down, unless
 //! it is the claimer itself delivered again (it rebuilds the same outputs) or the claim has
-//! gone stale (its claimer died; it is taken over). The item is left to expire.
+//! gone stale (its claimer died; it is taken over). A failure never replaces an outcome; a
+//! completion replaces a failure, and the set so changed is claimed anew (`kit::claim`): an
+//! audio analysis retried to completion from the dead letters gets its scenes rebuilt with
+//! speech. The item is left to expire.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use mediasift_kit::claim::{Claim, claim_when_complete};
+use mediasift_kit::claim::{Claim, CompleteSet, claim_when_complete};
 use mediasift_kit::ports::{Condition, Item, StateError, StateStore, Update};
 use mediasift_schemas::{AnalysisKind, AnalysisPlan, ResultRef};
 use serde::{Deserialize, Serialize};
@@ -72,6 +75,21 @@ pub struct Joined {
     pub audio: Option<Outcome>,
 }
 
+impl CompleteSet for Joined {
+    fn fingerprint(&self) -> String {
+        let status = |outcome: Option<&Outcome>| match outcome {
+            None => "none",
+            Some(outcome) if outcome.completed => "completed",
+            Some(_) => "failed",
+        };
+        format!(
+            "video:{},audio:{}",
+            status(Some(&self.video)),
+            status(self.audio.as_ref())
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum JoinState {
     /// The other outcome has not arrived.
@@ -105,14 +123,29 @@ pub async fn arrive(
         Err(e) => return Err(e),
     }
     let value = serde_json::to_value(outcome).map_err(|e| StateError::Failed(e.to_string()))?;
-    let item = state
+    // A completion replaces a failure (a dead letter retried after its fix); a failure never
+    // replaces anything, so a late duplicate failure cannot undo a completion.
+    let condition = if outcome.completed {
+        Condition::Always
+    } else {
+        Condition::FieldAbsent(side.field().into())
+    };
+    let item = match state
         .update(
             TABLE,
             key,
             &[Update::Set(side.field().into(), value)],
-            Condition::Always,
+            condition,
         )
-        .await?;
+        .await
+    {
+        Ok(item) => item,
+        Err(StateError::ConditionFailed { .. }) => state
+            .get(TABLE, key)
+            .await?
+            .ok_or_else(|| StateError::Failed(format!("{TABLE}/{key} vanished")))?,
+        Err(e) => return Err(e),
+    };
     let claimed = claim_when_complete(
         state,
         TABLE,
