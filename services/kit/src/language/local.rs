@@ -256,7 +256,18 @@ impl LocalLanguage {
             yake_rust::get_n_best(KEYPHRASE_CANDIDATES, text, &inner.stop_words, &inner.yake)
         }));
         match ranked {
-            Ok(ranked) => {
+            Ok(mut ranked) => {
+                // yake-rust sums its features over hash maps in a per-process random order,
+                // so scores differ in their last bits from run to run, and near-ties swap.
+                // Ten significant digits, then the phrase, make the ranking the same every run.
+                for item in &mut ranked {
+                    item.score = significant_digits(item.score);
+                }
+                ranked.sort_by(|a, b| {
+                    a.score
+                        .total_cmp(&b.score)
+                        .then_with(|| a.keyword.cmp(&b.keyword))
+                });
                 let mut kept: Vec<(Keyphrase, HashSet<String>)> = Vec::new();
                 for item in ranked {
                     if kept.len() == MAX_KEYPHRASES {
@@ -350,6 +361,11 @@ pub fn is_english(language: &str) -> bool {
 }
 
 /// YAKE's lower-is-better score as 0–1 higher-is-better.
+/// `value` rounded to ten significant digits.
+fn significant_digits(value: f64) -> f64 {
+    format!("{value:.9e}").parse().unwrap_or(value)
+}
+
 pub fn keyphrase_score(yake: f64) -> f64 {
     if yake.is_nan() {
         return 0.0;
@@ -1319,6 +1335,20 @@ mod tests {
 
     fn has(found: &[(String, String)], text: &str, kind: &str) -> bool {
         found.iter().any(|(t, k)| t == text && k == kind)
+    }
+
+    #[test]
+    fn keyphrases_are_the_same_every_time() {
+        // Repeated words give many tied YAKE scores: their order must not depend on the
+        // hash maps' random seeds.
+        let text = "The archive stores video. The archive stores audio. The archive stores \
+            images and documents. Video proxies and audio proxies are built. Images have EXIF. \
+            Documents have pages, and pages have text. The archive keeps checksums.";
+        let first = LocalLanguage::new().keyphrases(text);
+        assert!(!first.is_empty());
+        for _ in 0..20 {
+            assert_eq!(LocalLanguage::new().keyphrases(text), first);
+        }
     }
 
     #[test]
