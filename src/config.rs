@@ -11,7 +11,8 @@ use mediasift_graph::GraphConfig;
 use mediasift_graph::extract::NoiseFilter;
 use mediasift_image::ImageConfig;
 use mediasift_ingest::IngestConfig;
-use mediasift_kit::local::bus::BusConfig;
+use mediasift_kit::faults::FaultPlan;
+use mediasift_kit::local::bus::{BusConfig, DeliveryChaos};
 use mediasift_media::image::ImageLimits;
 use mediasift_scene::SceneConfig;
 use mediasift_video::VideoConfig;
@@ -33,6 +34,8 @@ pub struct LocalConfig {
     pub analysis: serde_json::Map<String, serde_json::Value>,
     pub ingest: IngestSettings,
     pub graph: GraphSettings,
+    /// Faults injected into every port (none by default), for reliability testing.
+    pub faults: FaultPlan,
 }
 
 /// The graph service's local settings: which video and image findings are noise.
@@ -81,6 +84,10 @@ pub struct BusSettings {
     pub backoff_base_ms: u64,
     pub backoff_cap_ms: u64,
     pub concurrency_per_service: usize,
+    /// Make every delivery twice, as EventBridge's at-least-once delivery may (testing).
+    pub duplicate_deliveries: bool,
+    /// Take due deliveries in random order, as EventBridge promises no order (testing).
+    pub shuffle_deliveries: bool,
 }
 
 impl Default for LocalConfig {
@@ -93,6 +100,7 @@ impl Default for LocalConfig {
             analysis: serde_json::Map::new(),
             ingest: IngestSettings::default(),
             graph: GraphSettings::default(),
+            faults: FaultPlan::default(),
         }
     }
 }
@@ -106,6 +114,8 @@ impl Default for BusSettings {
             backoff_base_ms: millis(bus.backoff_base),
             backoff_cap_ms: millis(bus.backoff_cap),
             concurrency_per_service: bus.concurrency_per_target,
+            duplicate_deliveries: bus.chaos.duplicate,
+            shuffle_deliveries: bus.chaos.shuffle,
         }
     }
 }
@@ -122,6 +132,10 @@ impl BusSettings {
             backoff_base: Duration::from_millis(self.backoff_base_ms),
             backoff_cap: Duration::from_millis(self.backoff_cap_ms),
             concurrency_per_target: self.concurrency_per_service,
+            chaos: DeliveryChaos {
+                duplicate: self.duplicate_deliveries,
+                shuffle: self.shuffle_deliveries,
+            },
             ..BusConfig::default()
         }
     }
@@ -231,6 +245,8 @@ pub enum ConfigError {
         path: PathBuf,
         source: Box<toml::de::Error>,
     },
+    #[error("the configuration file {path} is not valid: {problem}")]
+    Invalid { path: PathBuf, problem: String },
 }
 
 impl LocalConfig {
@@ -254,6 +270,12 @@ impl LocalConfig {
                 })?
             }
         };
+        if let Some(problem) = config.faults.problem() {
+            return Err(ConfigError::Invalid {
+                path: file.map_or_else(|| data_dir.join("config.toml"), Path::to_owned),
+                problem,
+            });
+        }
         config.data_dir = data_dir.to_owned();
         Ok(config)
     }
@@ -291,6 +313,35 @@ mod tests {
             serde_json::json!({"minConfidence": 85, "analyses": {"adBreaks": false}})
         );
         assert_eq!(LocalConfig::default().ingest_config().hash_slice, None);
+    }
+
+    #[test]
+    fn faults_and_delivery_chaos_are_read_from_the_file() {
+        let config: LocalConfig = toml::from_str(
+            "[bus]\nduplicate-deliveries = true\nshuffle-deliveries = true\n\
+             [faults]\ntransient-rate = 0.1\nseed = 3\n\
+             [[faults.permanent]]\nport = \"objects\"\noperation = \"put\"\ntarget-contains = \"/audio/\"\n",
+        )
+        .unwrap();
+        let bus = config.bus.to_bus_config();
+        assert!(bus.chaos.duplicate && bus.chaos.shuffle);
+        assert_eq!(config.faults.transient_rate, 0.1);
+        assert_eq!(config.faults.seed, Some(3));
+        assert_eq!(config.faults.permanent.len(), 1);
+        assert!(config.faults.is_active());
+        assert!(!LocalConfig::default().faults.is_active());
+    }
+
+    #[test]
+    fn a_fault_rate_outside_0_to_1_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("config.toml"),
+            "[faults]\ntransient-rate = 2\n",
+        )
+        .unwrap();
+        let error = LocalConfig::load(dir.path(), None).unwrap_err();
+        assert!(error.to_string().contains("transient-rate"), "{error}");
     }
 
     #[test]

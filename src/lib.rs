@@ -3,6 +3,7 @@
 pub mod config;
 pub mod contracts;
 pub mod cost;
+pub mod faults;
 pub mod inputs;
 pub mod outcome;
 pub mod report;

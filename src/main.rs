@@ -40,8 +40,12 @@ enum Command {
     /// finished or failed; then print where the outputs are.
     Run {
         /// Files or folders (folders are walked; hidden files are skipped).
-        #[arg(required = true)]
+        #[arg(required_unless_present = "resume")]
         paths: Vec<PathBuf>,
+        /// Put nothing new: finish what an interrupted run or server left pending (deliveries
+        /// in flight, uploads stored but not announced), then summarise the data directory.
+        #[arg(long, conflicts_with = "paths")]
+        resume: bool,
         /// One JSON object per input file at the end, for scripts.
         #[arg(long)]
         json: bool,
@@ -396,6 +400,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run {
             paths,
+            resume: _,
             json,
             options,
             data,

@@ -1,32 +1,49 @@
 //! The local runtime: every service embedded in one process, on the filesystem object store,
 //! the SQLite state store and the embedded bus, all under one data directory.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use mediasift_adbreak::AdBreaks;
 use mediasift_audio::Audio;
 use mediasift_document::Document;
 use mediasift_graph::Graph;
-use mediasift_graph::ports::GraphError;
+use mediasift_graph::ports::{GraphError, GraphStore, SearchIndex};
 use mediasift_graph::sqlite::SqliteGraph;
 use mediasift_image::Image;
 use mediasift_ingest::Ingest;
+use mediasift_kit::faults::{FaultyObjects, FaultyPublisher, FaultyState, Injector};
 use mediasift_kit::local::bus::EventQuery;
 use mediasift_kit::local::bus::{BusError, LocalBus};
 use mediasift_kit::local::objects::LocalObjectStore;
 use mediasift_kit::local::state::SqliteStateStore;
-use mediasift_kit::ports::{StateError, StoreError, SystemClock};
+use mediasift_kit::ports::{
+    EventPublisher, ObjectStore, StateError, StateStore, StoreError, SystemClock,
+};
+use mediasift_kit::retry::{RetryPolicy, RetryingObjects, RetryingPublisher, RetryingState};
 use mediasift_kit::{Handler, Ports};
 use mediasift_scene::Scenes;
-use mediasift_schemas::RawEvent;
+use mediasift_schemas::{ObjectCreated, RawEvent, sources};
 use mediasift_video::Video;
 
 use crate::config::LocalConfig;
+use crate::faults::FaultyGraph;
 use crate::report::{self, AssetReport, ReportError};
 
 /// The handlers this build runs, configured from `config`; the graph service writes to
-/// `graph`.
-pub fn handlers(config: &LocalConfig, graph: Arc<SqliteGraph>) -> Vec<Arc<dyn Handler>> {
+/// `graph` (through `injector`'s faults, when it injects any).
+pub fn handlers(
+    config: &LocalConfig,
+    graph: Arc<SqliteGraph>,
+    injector: &Arc<Injector>,
+) -> Vec<Arc<dyn Handler>> {
+    let (store, search): (Arc<dyn GraphStore>, Arc<dyn SearchIndex>) =
+        if injector.plan().is_active() {
+            let faulty = Arc::new(FaultyGraph::new(graph, injector.clone()));
+            (faulty.clone(), faulty)
+        } else {
+            (graph.clone(), graph)
+        };
     vec![
         Arc::new(Ingest::local(config.ingest_config())),
         Arc::new(Video::local(config.video_config())),
@@ -35,11 +52,7 @@ pub fn handlers(config: &LocalConfig, graph: Arc<SqliteGraph>) -> Vec<Arc<dyn Ha
         Arc::new(Document::local(config.document_config())),
         Arc::new(Scenes::local(config.scene_config())),
         Arc::new(AdBreaks::local(config.adbreak_config())),
-        Arc::new(Graph::new(
-            config.graph_config(),
-            Some(graph.clone()),
-            Some(graph),
-        )),
+        Arc::new(Graph::new(config.graph_config(), Some(store), Some(search))),
     ]
 }
 
@@ -50,6 +63,8 @@ pub struct LocalRuntime {
     pub bus: LocalBus,
     /// The knowledge graph and search index (read by the query commands).
     pub graph: Arc<SqliteGraph>,
+    /// The faults `[faults]` injects into the services' ports, and their counts.
+    pub faults: Arc<Injector>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,14 +91,27 @@ impl LocalRuntime {
     pub async fn open(config: LocalConfig) -> Result<Self, RuntimeError> {
         create_data_dir(&config)?;
         let graph = Arc::new(SqliteGraph::open(&config.graph_path())?);
-        let handlers = handlers(&config, graph);
-        Self::open_with(config, handlers).await
+        let faults = Arc::new(Injector::new(config.faults.clone()));
+        let handlers = handlers(&config, graph, &faults);
+        Self::open_parts(config, handlers, faults).await
     }
 
     /// Opens the runtime with the given handlers (tests run toy services this way).
     pub async fn open_with(
         config: LocalConfig,
         handlers: Vec<Arc<dyn Handler>>,
+    ) -> Result<Self, RuntimeError> {
+        let faults = Arc::new(Injector::new(config.faults.clone()));
+        Self::open_parts(config, handlers, faults).await
+    }
+
+    /// The services see the stores through `faults` (when it injects any) and through retries,
+    /// as they see AWS's through the SDK's retries; S3's notifications reach the bus the same
+    /// way.
+    async fn open_parts(
+        config: LocalConfig,
+        handlers: Vec<Arc<dyn Handler>>,
+        faults: Arc<Injector>,
     ) -> Result<Self, RuntimeError> {
         create_data_dir(&config)?;
         let dir = &config.data_dir;
@@ -95,9 +123,19 @@ impl LocalRuntime {
             source,
         })?;
         let state = Arc::new(SqliteStateStore::open(&dir.join("state.db"))?);
+        let (port_objects, port_state): (Arc<dyn ObjectStore>, Arc<dyn StateStore>) =
+            if faults.plan().is_active() {
+                (
+                    Arc::new(FaultyObjects::new(objects.clone(), faults.clone())),
+                    Arc::new(FaultyState::new(state.clone(), faults.clone())),
+                )
+            } else {
+                (objects.clone(), state.clone())
+            };
+        let retry = RetryPolicy::default();
         let ports = Ports {
-            objects: objects.clone(),
-            state: state.clone(),
+            objects: Arc::new(RetryingObjects::new(port_objects, retry)),
+            state: Arc::new(RetryingState::new(port_state, retry)),
             clock: Arc::new(SystemClock),
             derived_bucket: config.derived_bucket.clone(),
             ingest_bucket: config.ingest_bucket.clone(),
@@ -106,7 +144,14 @@ impl LocalRuntime {
         for handler in handlers {
             bus.register(handler)?;
         }
-        objects.set_notifications(&config.ingest_bucket, Arc::new(bus.clone()));
+        let mut notifications: Arc<dyn EventPublisher> = Arc::new(bus.clone());
+        if faults.plan().is_active() {
+            notifications = Arc::new(FaultyPublisher::new(notifications, faults.clone()));
+        }
+        objects.set_notifications(
+            &config.ingest_bucket,
+            Arc::new(RetryingPublisher::new(notifications, retry)),
+        );
         let graph = Arc::new(SqliteGraph::open(&config.graph_path())?);
         Ok(Self {
             config,
@@ -114,11 +159,38 @@ impl LocalRuntime {
             state,
             bus,
             graph,
+            faults,
         })
     }
 }
 
 impl LocalRuntime {
+    /// Announces the uploads a killed process stored but never announced (no `Object
+    /// Created` event in the archive for that key and version): S3 never loses the
+    /// notification of a stored object, and neither may the local store. Returns how many.
+    pub async fn announce_missed_uploads(&self) -> Result<usize, RuntimeError> {
+        let bucket = &self.config.ingest_bucket;
+        let announced: HashSet<(String, Option<String>)> = self
+            .events(None, 0)
+            .await?
+            .into_iter()
+            .filter(|(_, event)| event.source == sources::S3)
+            .filter_map(|(_, event)| {
+                let created = serde_json::from_value::<ObjectCreated>(event.detail).ok()?;
+                Some((created.object.decoded_key()?, created.object.version_id))
+            })
+            .collect();
+        let mut missed = 0;
+        for meta in self.objects.list(bucket, "").await? {
+            if !announced.contains(&(meta.key.clone(), meta.version_id.clone())) {
+                tracing::warn!(key = %meta.key, "announcing an upload whose announcement was lost");
+                self.objects.announce(bucket, &meta.key).await?;
+                missed += 1;
+            }
+        }
+        Ok(missed)
+    }
+
     /// The archive after `after_seq`, in order, optionally only one asset's events.
     pub async fn events(
         &self,

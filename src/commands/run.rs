@@ -30,7 +30,12 @@ pub async fn run(
     json: bool,
     options: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
-    let files = mediasift::inputs::collect_files(paths)?;
+    // No paths is `--resume`: nothing new is put, what is pending is finished.
+    let files = if paths.is_empty() {
+        Vec::new()
+    } else {
+        mediasift::inputs::collect_files(paths)?
+    };
     let mut upload = PutOptions::default();
     if let Some(options) = options {
         match serde_json::from_str::<serde_json::Value>(options) {
@@ -43,6 +48,10 @@ pub async fn run(
         );
     }
     let runtime = super::open(data).await?;
+    let missed = runtime.announce_missed_uploads().await?;
+    if missed > 0 {
+        eprintln!("announced {missed} upload(s) an interrupted run stored but never announced");
+    }
     let bus = runtime.bus.clone();
     let start = super::read_events(&bus, None, 0)
         .await?
@@ -89,6 +98,12 @@ pub async fn run(
     }
     dispatcher.shutdown().await?;
     progress.finish();
+    if runtime.faults.plan().is_active() {
+        eprintln!(
+            "faults injected: {}",
+            serde_json::to_string(&runtime.faults.counts())?
+        );
+    }
 
     let events: Vec<RawEvent> = super::read_events(&bus, None, start)
         .await?

@@ -18,6 +18,10 @@ pub async fn serve(
         return Ok(ExitCode::from(2));
     }
     let runtime = Arc::new(super::open(data).await?);
+    let missed = runtime.announce_missed_uploads().await?;
+    if missed > 0 {
+        eprintln!("announced {missed} upload(s) an interrupted run stored but never announced");
+    }
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
         format!("cannot listen on {addr} (is another server using it? try --port 0)")
     })?;

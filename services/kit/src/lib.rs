@@ -14,6 +14,7 @@ pub mod claim;
 #[cfg(feature = "embed")]
 pub mod embed;
 pub mod env;
+pub mod faults;
 pub mod handler;
 pub mod iam;
 #[cfg(feature = "lambda")]
@@ -22,6 +23,7 @@ pub mod language;
 pub mod local;
 pub mod pattern;
 pub mod ports;
+pub mod retry;
 pub mod rules;
 pub mod similar;
 pub mod vision;

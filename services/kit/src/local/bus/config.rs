@@ -24,6 +24,16 @@ pub struct BusConfig {
     /// On `shutdown`, how long running handlers may take to finish; the deliveries of those
     /// still running then are delivered again on the next start.
     pub shutdown_grace: Duration,
+    /// Deliberate disorder, to prove the services idempotent and order-independent.
+    pub chaos: DeliveryChaos,
+}
+
+/// What EventBridge allows and a test can force: at-least-once delivery (every delivery made
+/// twice) and no ordering (due deliveries taken in random order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DeliveryChaos {
+    pub duplicate: bool,
+    pub shuffle: bool,
 }
 
 impl Default for BusConfig {
@@ -36,6 +46,7 @@ impl Default for BusConfig {
             concurrency_per_target: 2,
             poll_interval: Duration::from_millis(250),
             shutdown_grace: Duration::from_secs(30),
+            chaos: DeliveryChaos::default(),
         }
     }
 }

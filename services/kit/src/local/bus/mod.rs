@@ -49,7 +49,7 @@ use mediasift_schemas::RawEvent;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
-pub use self::config::BusConfig;
+pub use self::config::{BusConfig, DeliveryChaos};
 pub use self::error::BusError;
 pub use self::records::{
     DeadLetter, DeadLetterFilter, DeliveryRecord, DeliveryStatus, EventQuery, ReplayFilter,
@@ -125,7 +125,7 @@ impl LocalBus {
     /// what the handlers get.
     pub fn open(db_path: &Path, config: BusConfig, ports: Ports) -> Result<Self, BusError> {
         config.validate()?;
-        let store = Store::open(db_path)?;
+        let store = Store::open(db_path, config.chaos)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 store: Arc::new(store),

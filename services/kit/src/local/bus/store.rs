@@ -20,6 +20,7 @@ use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 
 use super::BusError;
+use super::config::DeliveryChaos;
 use super::records::{DeadLetter, DeadLetterFilter, DeliveryRecord, DeliveryStatus, EventQuery};
 use super::routes::Prepared;
 
@@ -86,11 +87,12 @@ pub(crate) struct Completion {
 pub(crate) struct Store {
     path: PathBuf,
     conn: Mutex<Connection>,
+    chaos: DeliveryChaos,
 }
 
 impl Store {
     /// Opens (creating if needed) the database at `path`.
-    pub(crate) fn open(path: &Path) -> Result<Self, BusError> {
+    pub(crate) fn open(path: &Path, chaos: DeliveryChaos) -> Result<Self, BusError> {
         let fail = |e| BusError::sqlite(path, e);
         let conn = Connection::open(path).map_err(fail)?;
         conn.busy_timeout(Duration::from_secs(5)).map_err(fail)?;
@@ -121,6 +123,7 @@ impl Store {
         Ok(Self {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
+            chaos,
         })
     }
 
@@ -142,7 +145,7 @@ impl Store {
     /// Archives the events not archived yet, with a pending delivery per target, in one
     /// transaction. Returns the number of deliveries created.
     pub(crate) fn publish(&self, events: &[Prepared], now: i64) -> Result<usize, BusError> {
-        self.write(|tx| insert_events(tx, events, now))
+        self.write(|tx| insert_events(tx, events, now, self.chaos))
     }
 
     /// Marks up to `limit` due pending deliveries of each `(service, limit)` in flight and
@@ -155,11 +158,15 @@ impl Store {
     ) -> Result<(Vec<Claimed>, Option<i64>), BusError> {
         let mut undecodable = Vec::new();
         let (claimed, next_due) = self.write(|tx| {
-            let mut select = tx.prepare_cached(
+            let mut select = tx.prepare_cached(if self.chaos.shuffle {
                 "SELECT d.id, d.attempts, e.id, e.body FROM deliveries d JOIN events e ON e.id = d.event_id
                  WHERE d.status = 'pending' AND d.service = ?1 AND d.next_attempt_at <= ?2
-                 ORDER BY d.next_attempt_at, d.id LIMIT ?3",
-            )?;
+                 ORDER BY random() LIMIT ?3"
+            } else {
+                "SELECT d.id, d.attempts, e.id, e.body FROM deliveries d JOIN events e ON e.id = d.event_id
+                 WHERE d.status = 'pending' AND d.service = ?1 AND d.next_attempt_at <= ?2
+                 ORDER BY d.next_attempt_at, d.id LIMIT ?3"
+            })?;
             let mut mark = tx.prepare_cached(
                 "UPDATE deliveries SET status = 'in_flight', first_attempt_at = COALESCE(first_attempt_at, ?2),
                      updated_at = ?2
@@ -249,14 +256,14 @@ impl Store {
                 let (id, attempts) = (completion.delivery_id, completion.attempts);
                 match &completion.outcome {
                     Outcome::Done { outputs } => {
-                        insert_events(tx, outputs, now)?;
+                        insert_events(tx, outputs, now, self.chaos)?;
                         done.execute(params![id, attempts, now])?;
                     }
                     Outcome::Retry { error, next_attempt_at } => {
                         retry.execute(params![id, attempts, next_attempt_at, error, now])?;
                     }
                     Outcome::Dead { error, failure } => {
-                        insert_events(tx, failure.as_slice(), now)?;
+                        insert_events(tx, failure.as_slice(), now, self.chaos)?;
                         dead.execute(params![id, attempts, error, now])?;
                     }
                     Outcome::Release => {
@@ -468,8 +475,15 @@ impl Store {
     }
 }
 
-/// Archives the events not archived yet and adds their deliveries; returns the deliveries added.
-fn insert_events(tx: &Transaction<'_>, events: &[Prepared], now: i64) -> rusqlite::Result<usize> {
+/// Archives the events not archived yet and adds their deliveries (each twice under
+/// `chaos.duplicate`); returns the deliveries added.
+fn insert_events(
+    tx: &Transaction<'_>,
+    events: &[Prepared],
+    now: i64,
+    chaos: DeliveryChaos,
+) -> rusqlite::Result<usize> {
+    let copies = if chaos.duplicate { 2 } else { 1 };
     let mut archive = tx.prepare_cached(
         "INSERT OR IGNORE INTO events (id, time_ms, source, detail_type, asset_id, body, archived_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -494,7 +508,9 @@ fn insert_events(tx: &Transaction<'_>, events: &[Prepared], now: i64) -> rusqlit
             continue;
         }
         for service in &event.targets {
-            added += deliver.execute(params![event.id, &**service, now])?;
+            for _ in 0..copies {
+                added += deliver.execute(params![event.id, &**service, now])?;
+            }
         }
     }
     Ok(added)

@@ -113,6 +113,22 @@ impl LocalObjectStore {
             .insert(bucket.to_owned(), publisher);
     }
 
+    /// Publishes the `Object Created` event of an object already stored, as its put would
+    /// have; for an upload whose process died between storing it and announcing it. Does
+    /// nothing for a bucket without notifications.
+    pub async fn announce(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
+        let Some(publisher) = self.publisher(bucket) else {
+            return Ok(());
+        };
+        let meta = self.head(bucket, key).await?;
+        let event = notify::object_created(&meta, notify::next_sequencer())?;
+        publisher.publish(&[event]).await.map_err(|e| {
+            StoreError::Unavailable(format!(
+                "the Object Created event of s3://{bucket}/{key} was not published: {e}"
+            ))
+        })
+    }
+
     /// Creates a bucket; creating one that exists succeeds. The name must follow S3's rules.
     pub async fn create_bucket(&self, name: &str) -> Result<(), StoreError> {
         if let Some(reason) = keys::bucket_problem(name) {
