@@ -114,7 +114,9 @@ pub async fn probe_with(
                 None
             }
         });
-    let (ffprobe_json, warnings) = ffprobe?;
+    let (mut ffprobe_json, warnings) = ffprobe?;
+    let mut mediainfo = mediainfo;
+    scrub_local_file_facts(&mut ffprobe_json, mediainfo.as_mut());
     let ffprobe: FfprobeOutput =
         serde_json::from_value(ffprobe_json.clone()).map_err(|e| ProbeError::BadOutput {
             path: path.clone(),
@@ -133,6 +135,36 @@ pub async fn probe_with(
         warnings,
         summary,
     })
+}
+
+/// Removes what the tools say about the local copy they read rather than the media: its path
+/// (ffprobe's `format.filename`, mediainfo's `@ref` and `CompleteName`) and its file times
+/// (mediainfo's `File_*_Date*`). The copy is a scratch file: its path would leak a local
+/// folder into the archive's metadata, and both would differ on every run of the same media.
+pub fn scrub_local_file_facts(
+    ffprobe: &mut serde_json::Value,
+    mediainfo: Option<&mut serde_json::Value>,
+) {
+    if let Some(format) = ffprobe.get_mut("format").and_then(|f| f.as_object_mut()) {
+        format.remove("filename");
+    }
+    let Some(media) = mediainfo
+        .and_then(|m| m.get_mut("media"))
+        .and_then(|m| m.as_object_mut())
+    else {
+        return;
+    };
+    media.remove("@ref");
+    let tracks = match media.get_mut("track") {
+        Some(serde_json::Value::Array(tracks)) => tracks.iter_mut().collect::<Vec<_>>(),
+        Some(track @ serde_json::Value::Object(_)) => vec![track],
+        _ => Vec::new(),
+    };
+    for track in tracks {
+        if let Some(track) = track.as_object_mut() {
+            track.retain(|key, _| key != "CompleteName" && !key.starts_with("File_"));
+        }
+    }
 }
 
 /// The absolute path and size of `path` once it is known to be a regular file. Absolute, so
@@ -277,5 +309,24 @@ mod tests {
             "moov atom not found; Invalid data found when processing input"
         );
         assert_eq!(ffmpeg_message("", "x"), "ffprobe gave no reason");
+    }
+
+    #[test]
+    fn the_scratch_copys_path_and_times_are_not_media_facts() {
+        let mut ffprobe = serde_json::json!({"format": {"filename": "file:/tmp/x/source.mp4", "duration": "1.0"}});
+        let mut mediainfo = serde_json::json!({"media": {"@ref": "/tmp/x/source.mp4", "track": [
+            {"@type": "General", "CompleteName": "/tmp/x/source.mp4", "FileSize": "5",
+             "File_Modified_Date": "2026-11-22 08:15:53 UTC", "File_Modified_Date_Local": "2026-11-22 08:15:53"},
+            {"@type": "Video", "Width": "320"}
+        ]}});
+        scrub_local_file_facts(&mut ffprobe, Some(&mut mediainfo));
+        assert_eq!(ffprobe, serde_json::json!({"format": {"duration": "1.0"}}));
+        assert_eq!(
+            mediainfo,
+            serde_json::json!({"media": {"track": [
+                {"@type": "General", "FileSize": "5"},
+                {"@type": "Video", "Width": "320"}
+            ]}})
+        );
     }
 }
