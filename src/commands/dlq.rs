@@ -54,15 +54,21 @@ pub async fn dlq(
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let retried = runtime.bus.retry_dead_letters(filter).await?;
+    let retried = runtime.bus.retry_dead_letters(filter.clone()).await?;
     eprintln!("retrying {retried} delivery(ies)…");
     runtime.bus.run_until_idle().await?;
-    let left = runtime
+    // What this retry was about: the dead letters it chose (by service) that are dead again.
+    let left = runtime.bus.dead_letters(filter).await?.len();
+    let all = runtime
         .bus
         .dead_letters(DeadLetterFilter::default())
         .await?
         .len();
-    eprintln!("done; {left} dead letter(s) left");
+    if all > left {
+        eprintln!("done; {left} of these dead letter(s) left ({all} in all)");
+    } else {
+        eprintln!("done; {left} dead letter(s) left");
+    }
     Ok(if left == 0 {
         ExitCode::SUCCESS
     } else {
