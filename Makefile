@@ -10,7 +10,7 @@ ifdef CI
 export CARGO_INCREMENTAL ?= 0
 endif
 
-.PHONY: setup run test lint terraform lambda check-contracts contracts bench
+.PHONY: setup run test lint terraform lambda check-contracts contracts bench soak
 
 setup:
 	@scripts/setup.sh
@@ -36,6 +36,11 @@ terraform:
 ## docs/performance.md.
 lambda: setup
 	scripts/build-lambdas.sh
+
+## Load: 200 distinct assets submitted at once; all must complete; prints wall time and peak
+## RSS (figures in docs/reliability.md). Not part of `make test`.
+soak: setup
+	scripts/soak.sh $(SOAK_ASSETS)
 
 ## Regenerate contracts/ and docs/events.md after changing an event or a rule.
 contracts:

@@ -21,10 +21,11 @@ fi
 # generated samples' titles; OpenCV's Haar face cascades (data files only) for the local face
 # detector; for the speech tests, LibriVox clips with transcripts (pocketsphinx-testdata) and
 # two speech synthesisers that speak known sentences (flite in English, espeak-ng in others);
-# headless Chromium and its WebDriver for the report and web UI tests.
+# headless Chromium and its WebDriver for the report and web UI tests; GNU time for the peak
+# RSS `make soak` reports.
 APT_PACKAGES=(pkg-config make python3-venv jq ffmpeg mediainfo libimage-exiftool-perl poppler-utils
   fonts-dejavu-core libheif-examples tesseract-ocr tesseract-ocr-eng opencv-data
-  pocketsphinx-testdata flite espeak-ng chromium chromium-driver)
+  pocketsphinx-testdata flite espeak-ng chromium chromium-driver time)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
