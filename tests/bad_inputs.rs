@@ -137,31 +137,6 @@ impl Corpus {
         std::fs::copy(from, self.path(file)).unwrap();
     }
 
-    /// The first `fraction` of `from`'s bytes.
-    fn truncated(&mut self, from: &Path, file: &str, bytes: usize) {
-        let data = std::fs::read(from).unwrap();
-        assert!(
-            bytes < data.len(),
-            "{} is only {} bytes",
-            from.display(),
-            data.len()
-        );
-        self.write(file, &data[..bytes]);
-    }
-
-    /// `from` with `len` bytes at `at` overwritten by a fixed pseudo-random pattern.
-    fn corrupted(&mut self, from: &Path, file: &str, at: usize, len: usize) {
-        let mut data = std::fs::read(from).unwrap();
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        for byte in &mut data[at..at + len] {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            *byte = state as u8;
-        }
-        self.write(file, &data);
-    }
-
     /// `ffmpeg -y ARGS… FILE`.
     fn ffmpeg(&mut self, args: &[&str], file: &str) {
         let path = self.path(file);
@@ -181,8 +156,41 @@ impl Corpus {
     }
 }
 
-fn share(file: &Path, fraction: f64) -> usize {
-    (std::fs::metadata(file).unwrap().len() as f64 * fraction) as usize
+/// How a copy of a real file is damaged.
+#[derive(Clone, Copy)]
+enum Damage {
+    /// Only this share of its bytes, from the start.
+    First(f64),
+    /// This many bytes, from this share of the file on, overwritten by a fixed pseudo-random
+    /// pattern.
+    Overwritten(f64, usize),
+}
+
+impl Damage {
+    fn apply(self, data: Vec<u8>) -> Vec<u8> {
+        match self {
+            Self::First(share) => {
+                let keep = (data.len() as f64 * share) as usize;
+                data[..keep].to_vec()
+            }
+            Self::Overwritten(share, len) => {
+                let at = (data.len() as f64 * share) as usize;
+                overwritten(data, at, len)
+            }
+        }
+    }
+}
+
+/// `data` with `len` bytes from `at` on overwritten by a fixed pseudo-random pattern.
+fn overwritten(mut data: Vec<u8>, at: usize, len: usize) -> Vec<u8> {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for byte in &mut data[at..at + len] {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        *byte = state as u8;
+    }
+    data
 }
 
 const VIDEO_INGESTED: &str = "Video Ingested";
@@ -196,6 +204,7 @@ const DOCUMENT_DONE: &str = "Document Analysis Completed";
 
 /// Every case, its file made under `dir`; `work` is scratch for intermediate files.
 fn make_corpus(dir: &Path, work: &Path) -> Vec<Case> {
+    use Damage::*;
     use Outcome::*;
     let mut c = Corpus {
         dir: dir.to_owned(),
@@ -208,6 +217,9 @@ fn make_corpus(dir: &Path, work: &Path) -> Vec<Case> {
     let jpeg = test_media("pillow/hopper.jpg");
     let png = test_media("pillow/hopper.png");
     let pdf = test_media("forensics/text1/a-text.pdf");
+    let avi = test_media("forensics/movie2/movie-hello.avi");
+    let mpeg = test_media("forensics/movie2/movie-hello.mpeg");
+    let ogg = test_media("forensics/movie2/movie-hello.ogg");
     let unreadable = "truncated or corrupt";
     let undecodable = "cannot be decoded";
 
@@ -248,142 +260,186 @@ fn make_corpus(dir: &Path, work: &Path) -> Vec<Case> {
         "bunny.mxf",
     );
 
-    // Truncated and corrupt containers.
-    c.truncated(&bikes, "mp4-truncated-moov-at-end.mp4", share(&bikes, 0.4));
-    c.add(
-        "mp4-truncated-moov-at-end.mp4",
-        "bikes.mp4 (moov after mdat), first 40 %",
-        Failed(unreadable),
+    // Damaged copies of real files: their first bytes, or bytes overwritten at a point.
+    let damaged = [
+        (
+            &bikes,
+            "mp4-truncated-moov-at-end.mp4",
+            First(0.4),
+            "bikes.mp4 (moov after mdat), first 40 %",
+            Failed(unreadable),
+        ),
+        (
+            &faststart,
+            "mp4-truncated-faststart.mp4",
+            First(0.4),
+            "bikes.mp4 remuxed with +faststart, first 40 %",
+            Completed,
+        ),
+        (
+            &bikes,
+            "mp4-corrupt-mdat.mp4",
+            Overwritten(0.5, 16 * 1024),
+            "bikes.mp4, 16 KiB in the middle of mdat overwritten",
+            Completed,
+        ),
+        (
+            &mov,
+            "mov-truncated.mov",
+            First(0.5),
+            "bigbuckbunny.mp4's first 3 s remuxed to MOV, first 50 %",
+            Failed(unreadable),
+        ),
+        (
+            &mov,
+            "mov-corrupt.mov",
+            Overwritten(0.3, 32 * 1024),
+            "the same MOV, 32 KiB at 30 % overwritten",
+            Failed("frame captures but selected"),
+        ),
+        (
+            &mkv,
+            "mkv-truncated.mkv",
+            First(0.5),
+            "bigbuckbunny.mp4's first 3 s remuxed to Matroska, first 50 %",
+            Completed,
+        ),
+        (
+            &mkv,
+            "mkv-corrupt.mkv",
+            Overwritten(0.4, 32 * 1024),
+            "the same Matroska, 32 KiB at 40 % overwritten",
+            Completed,
+        ),
+        (
+            &mxf,
+            "mxf-truncated.mxf",
+            First(0.5),
+            "bigbuckbunny.mp4's first 3 s as MPEG-2 + PCM in MXF, first 50 %",
+            Completed,
+        ),
+        (
+            &mxf,
+            "mxf-corrupt.mxf",
+            Overwritten(0.5, 32 * 1024),
+            "the same MXF, 32 KiB at 50 % overwritten",
+            Completed,
+        ),
+        (
+            &avi,
+            "avi-truncated.avi",
+            First(0.3),
+            "forensics movie-hello.avi, first 30 %",
+            Completed,
+        ),
+        (
+            &mpeg,
+            "mpeg-ps-truncated.mpeg",
+            First(0.3),
+            "forensics movie-hello.mpeg, first 30 %",
+            Completed,
+        ),
+        // ffmpeg cannot decode this file's Vorbis track even whole (exit 69 past its error rate).
+        (
+            &ogg,
+            "ogg-theora-truncated.ogv",
+            First(0.3),
+            "forensics movie-hello.ogg (Theora + Vorbis), first 30 %",
+            Failed("Error while decoding stream #0:1"),
+        ),
+        (
+            &wav,
+            "wav-truncated.wav",
+            First(0.5),
+            "forensics debian.wav (5.4 s), first 50 % (its header still claims 5.4 s)",
+            Completed,
+        ),
+        (
+            &wav,
+            "wav-corrupt.wav",
+            Overwritten(0.5, 8 * 1024),
+            "debian.wav, 8 KiB of samples in the middle overwritten",
+            Completed,
+        ),
+        (
+            &mp3,
+            "mp3-truncated.mp3",
+            First(0.5),
+            "forensics debian.mp3 (5.4 s), first 50 %",
+            Completed,
+        ),
+        (
+            &mp3,
+            "mp3-corrupt.mp3",
+            Overwritten(0.5, 4 * 1024),
+            "debian.mp3, 4 KiB in the middle overwritten",
+            Completed,
+        ),
+        (
+            &jpeg,
+            "jpeg-truncated.jpg",
+            First(0.5),
+            "Pillow hopper.jpg, first 50 %",
+            Failed(undecodable),
+        ),
+        (
+            &jpeg,
+            "jpeg-corrupt.jpg",
+            Overwritten(0.5, 512),
+            "hopper.jpg, 512 bytes of entropy-coded data overwritten",
+            Failed(undecodable),
+        ),
+        (
+            &png,
+            "png-truncated.png",
+            First(0.5),
+            "Pillow hopper.png, first 50 %",
+            Failed(undecodable),
+        ),
+        (
+            &png,
+            "png-corrupt.png",
+            Overwritten(0.5, 512),
+            "hopper.png, 512 bytes of IDAT overwritten (CRC mismatch)",
+            Failed(undecodable),
+        ),
+        (
+            &pdf,
+            "pdf-truncated.pdf",
+            First(0.5),
+            "forensics a-text.pdf, first 50 % (no xref, no trailer)",
+            Failed("not a readable PDF"),
+        ),
+        (
+            &pdf,
+            "pdf-corrupt.pdf",
+            Overwritten(0.5, 1024),
+            "a-text.pdf, 1 KiB in the middle overwritten",
+            Completed,
+        ),
+    ];
+    for (from, file, damage, made, outcome) in damaged {
+        let data = std::fs::read(from).unwrap();
+        c.write(file, &damage.apply(data));
+        c.add(file, made, outcome);
+    }
+    // The moov box of bikes.mp4 starts at byte 506,141.
+    c.write(
+        "mp4-corrupt-moov.mp4",
+        &overwritten(std::fs::read(&bikes).unwrap(), 506_141, 64),
     );
-    c.truncated(
-        &faststart,
-        "mp4-truncated-faststart.mp4",
-        share(&faststart, 0.4),
-    );
-    c.add(
-        "mp4-truncated-faststart.mp4",
-        "bikes.mp4 remuxed with +faststart, first 40 %",
-        Completed,
-    );
-    c.corrupted(
-        &bikes,
-        "mp4-corrupt-mdat.mp4",
-        share(&bikes, 0.5),
-        16 * 1024,
-    );
-    c.add(
-        "mp4-corrupt-mdat.mp4",
-        "bikes.mp4, 16 KiB in the middle of mdat overwritten",
-        Completed,
-    );
-    c.corrupted(&bikes, "mp4-corrupt-moov.mp4", 506_141, 64);
     c.add(
         "mp4-corrupt-moov.mp4",
         "bikes.mp4, the moov box header and its first 56 bytes overwritten",
         Failed(unreadable),
     );
-    c.truncated(&mov, "mov-truncated.mov", share(&mov, 0.5));
-    c.add(
-        "mov-truncated.mov",
-        "bigbuckbunny.mp4's first 3 s remuxed to MOV, first 50 %",
-        Failed(unreadable),
-    );
-    c.corrupted(&mov, "mov-corrupt.mov", share(&mov, 0.3), 32 * 1024);
-    c.add(
-        "mov-corrupt.mov",
-        "the same MOV, 32 KiB at 30 % overwritten",
-        Failed("frame captures but selected"),
-    );
-    c.truncated(&mkv, "mkv-truncated.mkv", share(&mkv, 0.5));
-    c.add(
-        "mkv-truncated.mkv",
-        "bigbuckbunny.mp4's first 3 s remuxed to Matroska, first 50 %",
-        Completed,
-    );
-    c.corrupted(&mkv, "mkv-corrupt.mkv", share(&mkv, 0.4), 32 * 1024);
-    c.add(
-        "mkv-corrupt.mkv",
-        "the same Matroska, 32 KiB at 40 % overwritten",
-        Completed,
-    );
-    c.truncated(&mxf, "mxf-truncated.mxf", share(&mxf, 0.5));
-    c.add(
-        "mxf-truncated.mxf",
-        "bigbuckbunny.mp4's first 3 s as MPEG-2 + PCM in MXF, first 50 %",
-        Completed,
-    );
-    c.corrupted(&mxf, "mxf-corrupt.mxf", share(&mxf, 0.5), 32 * 1024);
-    c.add(
-        "mxf-corrupt.mxf",
-        "the same MXF, 32 KiB at 50 % overwritten",
-        Completed,
-    );
-    for (from, file) in [
-        ("forensics/movie2/movie-hello.avi", "avi-truncated.avi"),
-        (
-            "forensics/movie2/movie-hello.mpeg",
-            "mpeg-ps-truncated.mpeg",
-        ),
-    ] {
-        let from = test_media(from);
-        c.truncated(&from, file, share(&from, 0.3));
-        c.add(
-            file,
-            format!(
-                "forensics {}, first 30 %",
-                from.file_name().unwrap().display()
-            ),
-            Completed,
-        );
-    }
-
-    // ffmpeg cannot decode this file's Vorbis track even whole (exit 69 past its error rate).
-    let ogg = test_media("forensics/movie2/movie-hello.ogg");
-    c.truncated(&ogg, "ogg-theora-truncated.ogv", share(&ogg, 0.3));
-    c.add(
-        "ogg-theora-truncated.ogv",
-        "forensics movie-hello.ogg (Theora + Vorbis), first 30 %",
-        Failed("Error while decoding stream #0:1"),
-    );
-
-    // Audio.
-    c.truncated(&wav, "wav-truncated.wav", share(&wav, 0.5));
-    c.add(
-        "wav-truncated.wav",
-        "forensics debian.wav (5.4 s), first 50 % (its header still claims 5.4 s)",
-        Completed,
-    );
-    c.truncated(&wav, "wav-header-only.wav", 44);
+    let mut wav_header = std::fs::read(&wav).unwrap();
+    wav_header.truncate(44);
+    c.write("wav-header-only.wav", &wav_header);
     c.add(
         "wav-header-only.wav",
         "debian.wav, its 44-byte header alone",
         Failed("decoded no audio"),
-    );
-    c.corrupted(&wav, "wav-corrupt.wav", share(&wav, 0.5), 8 * 1024);
-    c.add(
-        "wav-corrupt.wav",
-        "debian.wav, 8 KiB of samples in the middle overwritten",
-        Completed,
-    );
-    c.truncated(&mp3, "mp3-truncated.mp3", share(&mp3, 0.5));
-    c.add(
-        "mp3-truncated.mp3",
-        "forensics debian.mp3 (5.4 s), first 50 %",
-        Completed,
-    );
-    c.corrupted(&mp3, "mp3-corrupt.mp3", share(&mp3, 0.5), 4 * 1024);
-    c.add(
-        "mp3-corrupt.mp3",
-        "debian.mp3, 4 KiB in the middle overwritten",
-        Completed,
-    );
-
-    // Images.
-    c.truncated(&jpeg, "jpeg-truncated.jpg", share(&jpeg, 0.5));
-    c.add(
-        "jpeg-truncated.jpg",
-        "Pillow hopper.jpg, first 50 %",
-        Failed(undecodable),
     );
     c.copy(
         &test_media("pillow/truncated_jpeg.jpg"),
@@ -394,28 +450,10 @@ fn make_corpus(dir: &Path, work: &Path) -> Vec<Case> {
         "Pillow's truncated_jpeg.jpg",
         Failed(undecodable),
     );
-    c.corrupted(&jpeg, "jpeg-corrupt.jpg", share(&jpeg, 0.5), 512);
-    c.add(
-        "jpeg-corrupt.jpg",
-        "hopper.jpg, 512 bytes of entropy-coded data overwritten",
-        Failed(undecodable),
-    );
-    c.truncated(&png, "png-truncated.png", share(&png, 0.5));
-    c.add(
-        "png-truncated.png",
-        "Pillow hopper.png, first 50 %",
-        Failed(undecodable),
-    );
     c.copy(&test_media("pillow/broken.png"), "png-broken-pillow.png");
     c.add(
         "png-broken-pillow.png",
         "Pillow's broken.png",
-        Failed(undecodable),
-    );
-    c.corrupted(&png, "png-corrupt.png", share(&png, 0.5), 512);
-    c.add(
-        "png-corrupt.png",
-        "hopper.png, 512 bytes of IDAT overwritten (CRC mismatch)",
         Failed(undecodable),
     );
     // ExifTool-style truncations: a format's header and little else.
@@ -426,9 +464,10 @@ fn make_corpus(dir: &Path, work: &Path) -> Vec<Case> {
         "hopper.bmp",
         "hopper.avif",
     ] {
-        let from = test_media(&format!("pillow/{name}"));
+        let mut data = std::fs::read(test_media(&format!("pillow/{name}"))).unwrap();
+        data.truncate(512);
         let file = format!("truncated-512/{name}");
-        c.truncated(&from, &file, 512);
+        c.write(&file, &data);
         c.add(
             &file,
             format!("Pillow {name}, first 512 bytes"),
@@ -437,18 +476,6 @@ fn make_corpus(dir: &Path, work: &Path) -> Vec<Case> {
     }
 
     // Documents.
-    c.truncated(&pdf, "pdf-truncated.pdf", share(&pdf, 0.5));
-    c.add(
-        "pdf-truncated.pdf",
-        "forensics a-text.pdf, first 50 % (no xref, no trailer)",
-        Failed("not a readable PDF"),
-    );
-    c.corrupted(&pdf, "pdf-corrupt.pdf", share(&pdf, 0.5), 1024);
-    c.add(
-        "pdf-corrupt.pdf",
-        "a-text.pdf, 1 KiB in the middle overwritten",
-        Completed,
-    );
     c.write("pdf-header-only.pdf", b"%PDF-1.7\n");
     c.add(
         "pdf-header-only.pdf",
