@@ -3,6 +3,9 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+mod support;
+use support::test_media;
+
 fn mediasift(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_mediasift"))
         .args(args)
@@ -222,18 +225,6 @@ fn frames_selects_captures_of_real_media() {
         stderr.contains("/nonexistent.mp4 does not exist"),
         "{stderr}"
     );
-}
-
-fn test_media(relative: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join(".cache/test-media")
-        .join(relative);
-    assert!(
-        path.is_file(),
-        "test media {} is missing: run scripts/setup.sh (it fetches .cache/test-media)",
-        path.display()
-    );
-    path
 }
 
 #[test]

@@ -4,40 +4,16 @@
 //! options; a scanned page (no text layer) is read by OCR.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
 
+mod support;
+use support::{mediasift, test_media};
+
 #[path = "../services/document/tests/support/scan.rs"]
 mod scan;
-
-fn test_media(relative: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join(".cache/test-media")
-        .join(relative);
-    assert!(
-        path.is_file(),
-        "test media {} is missing: run scripts/setup.sh (it fetches .cache/test-media)",
-        path.display()
-    );
-    path
-}
-
-fn mediasift(data_dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mediasift"))
-        .args(args)
-        .env("MEDIASIFT_DATA_DIR", data_dir)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr,
-    )
-}
 
 /// `mediasift run --json [--options OPTIONS] files`: one line per file, by file name.
 fn run(data: &Path, files: &[&Path], options: Option<&str>) -> BTreeMap<String, Value> {

@@ -17,6 +17,9 @@ use mediasift_kit::{Handler, Ports};
 use mediasift_schemas::RawEvent;
 use serde_json::Value;
 
+mod support;
+use support::run_tool;
+
 fn mediasift(data_dir: &Path, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_mediasift"))
         .args(args)
@@ -38,18 +41,6 @@ fn json_lines(stdout: &str) -> Vec<Value> {
         .filter(|l| !l.trim().is_empty())
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect()
-}
-
-fn run_tool(program: &str, args: &[&str]) {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{program} runs (scripts/setup.sh installs it): {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// A clip of `seconds` showing `caption` from `from` to `to` seconds (a shot of its own),

@@ -9,22 +9,10 @@ use std::process::Command;
 
 use serde_json::Value;
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+mod support;
+use support::mediasift;
 
-fn mediasift(data_dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_mediasift"))
-        .args(args)
-        .env("MEDIASIFT_DATA_DIR", data_dir)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr,
-    )
-}
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 fn python() -> PathBuf {
     let python = Path::new(ROOT).join(".venv/bin/python");

@@ -1091,6 +1091,16 @@ fn permanent(code: &str, cause: String, action: &str) -> HandlerError {
 }
 
 fn store_error(error: StoreError) -> HandlerError {
+    if let StoreError::InvalidKey { key, .. } = &error {
+        return HandlerError::permanent(Failure::new(
+            "InvalidKey",
+            error.to_string(),
+            format!(
+                "Rename {key:?} to a key without `.` or `..` segments, empty segments (`//`) or a \
+                 leading `/`, of at most 1,024 bytes, and upload it again."
+            ),
+        ));
+    }
     if error.is_retryable() {
         HandlerError::retryable(error.to_string())
     } else {
@@ -1203,6 +1213,24 @@ fn transcode_failure(asset: &Asset<'_>, error: TranscodeError) -> HandlerError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_the_store_refuses_fails_with_renaming_as_the_action() {
+        let refused = store_error(StoreError::InvalidKey {
+            key: "../x.jpg".into(),
+            reason: "it contains a `..` segment".into(),
+        });
+        let HandlerError::Permanent(failure) = refused else {
+            panic!("an invalid key is permanent: {refused:?}");
+        };
+        assert_eq!(failure.error_code, "InvalidKey");
+        assert!(failure.cause.contains("`..` segment"), "{}", failure.cause);
+        assert!(
+            failure.action.starts_with("Rename \"../x.jpg\""),
+            "{}",
+            failure.action
+        );
+    }
 
     #[test]
     fn extensions_are_kept_only_when_plain() {

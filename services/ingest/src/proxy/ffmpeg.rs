@@ -111,21 +111,45 @@ impl FfmpegTranscoder {
         self.config.base_timeout.saturating_add(extra)
     }
 
-    /// `ffmpeg -version`'s version, asked once (blocking, a few milliseconds).
+    /// `ffmpeg -version`'s version, asked once (blocking, a few milliseconds; a program that
+    /// does not answer within [`VERSION_TIMEOUT`] is killed and its version unknown).
     fn version(&self) -> &str {
         self.version.get_or_init(|| {
-            match std::process::Command::new(&self.config.program)
-                .arg("-version")
-                .stdin(std::process::Stdio::null())
-                .output()
-            {
-                Ok(output) if output.status.success() => {
-                    version_label(&String::from_utf8_lossy(&output.stdout))
-                }
-                _ => "(version unknown)".into(),
-            }
+            ask_version(&self.config.program).unwrap_or_else(|| "(version unknown)".into())
         })
     }
+}
+
+/// How long `ffmpeg -version` may take.
+const VERSION_TIMEOUT: Duration = Duration::from_secs(5);
+
+fn ask_version(program: &str) -> Option<String> {
+    let mut child = std::process::Command::new(program)
+        .arg("-version")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    // The answer is a few lines, well within a pipe's buffer: waiting before reading cannot
+    // block ffmpeg.
+    let deadline = std::time::Instant::now() + VERSION_TIMEOUT;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+    };
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take()?, &mut stdout).ok()?;
+    status.success().then(|| version_label(&stdout))
 }
 
 #[async_trait]
@@ -967,6 +991,17 @@ mod tests {
             vec![12, 37, 62, 87, 112, 137, 162, 187, 212, 237]
         );
         assert_eq!(thumbnail_picks(11, 10).len(), 10);
+    }
+
+    #[test]
+    fn a_version_query_that_hangs_is_killed_and_the_version_unknown() {
+        let dir = tempfile::tempdir().unwrap();
+        let hangs = dir.path().join("ffmpeg");
+        std::fs::write(&hangs, "#!/bin/sh\nexec sleep 600\n").unwrap();
+        std::fs::set_permissions(&hangs, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        assert_eq!(ask_version(hangs.to_str().unwrap()), None);
+        assert!(ask_version("ffmpeg").is_some(), "ffmpeg answers -version");
     }
 
     #[test]
