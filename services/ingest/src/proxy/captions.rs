@@ -328,6 +328,8 @@ fn cue_text(line: &str) -> String {
         }
         rest = &rest[c.len_utf8()..];
     }
+    // A dropped tag or override at the end of the line leaves the space before it.
+    out.truncate(out.trim_end().len());
     out
 }
 
@@ -433,6 +435,20 @@ mod tests {
         // A number as the text of a cue is text, not a counter.
         let srt = "00:00:01,000 --> 00:00:02,000\n42\n";
         assert!(srt_to_vtt(srt).expect("converts").ends_with("\n42\n"));
+    }
+
+    #[test]
+    fn srt_text_ending_in_a_dropped_tag_has_no_trailing_space() {
+        // Found by fuzzing (fuzz/ captions): the space before a `<font>` or `{\an8}` at the
+        // end of a line stayed, so the stored WebVTT changed when read again.
+        let srt = "1\n00:00:03,000 --> 00:00:05,200\n<b>large</b> & <font color=\"#ff0000\">\n\
+                   then {\\an8}\n";
+        let vtt = srt_to_vtt(srt).expect("converts");
+        assert_eq!(
+            vtt,
+            "WEBVTT\n\n00:00:03.000 --> 00:00:05.200\n<b>large</b> &amp;\nthen\n"
+        );
+        assert_eq!(normalize_vtt(&vtt).expect("reads again"), vtt);
     }
 
     #[test]
