@@ -10,7 +10,11 @@ ifdef CI
 export CARGO_INCREMENTAL ?= 0
 endif
 
-.PHONY: setup run test lint terraform lambda check-contracts contracts bench soak
+.PHONY: setup run test lint terraform lambda check-contracts contracts bench fuzz soak
+
+# Seconds of fuzzing per target: a short run in `make test`, a long one in `make fuzz`.
+FUZZ_TEST_SECONDS ?= 15
+FUZZ_SECONDS ?= 600
 
 setup:
 	@scripts/setup.sh
@@ -21,11 +25,13 @@ run: setup
 
 ## Everything CI runs.
 test: setup lint terraform
+	scripts/fuzz.sh $(FUZZ_TEST_SECONDS)
 	cargo test --workspace --all-features --doc -q
 	cargo nextest run --workspace --all-features --no-fail-fast
 
 lint:
 	cargo fmt --all -- --check
+	cd fuzz && cargo fmt -- --check
 	cargo clippy --workspace --all-targets --all-features -q -- -D warnings
 
 ## The AWS deployment's offline checks: fmt, validate, checkov, contract wiring, security.
@@ -45,6 +51,10 @@ soak: setup
 ## Regenerate contracts/ and docs/events.md after changing an event or a rule.
 contracts:
 	cargo run -q -- contracts export
+
+## Every fuzz target for FUZZ_SECONDS; totals and crashes go to docs/reliability.md.
+fuzz: setup
+	scripts/fuzz.sh --record $(FUZZ_SECONDS)
 
 ## Every benchmark; figures go to docs/performance.md.
 bench:

@@ -424,20 +424,31 @@ async fn read_exiftool_output(dir: &Path, prefix: &str) -> Result<Value, String>
         let bytes = tokio::fs::read(entry.path())
             .await
             .map_err(|e| format!("cannot read its JSON: {e}"))?;
-        let json: Value = serde_json::from_slice(&bytes).map_err(|e| format!("not JSON ({e})"))?;
-        return match json {
-            Value::Array(mut items) if items.len() == 1 => Ok(items.remove(0)),
-            other => Err(format!(
-                "expected a JSON array of one object, got {}",
-                truncate(&other.to_string(), 200)
-            )),
-        };
+        return exiftool_object(&bytes);
     }
     Err("it wrote no JSON".into())
 }
 
-/// Builds the facts from exiftool's two objects.
-fn facts_from_json(path: &Path, numeric: Value, readable: Value) -> Result<ImageFacts, ImageError> {
+/// The one object of exiftool's `-j` output for one file (a JSON array of one object), or why
+/// the text is not that.
+pub fn exiftool_object(json: &[u8]) -> Result<Value, String> {
+    let json: Value = serde_json::from_slice(json).map_err(|e| format!("not JSON ({e})"))?;
+    match json {
+        Value::Array(mut items) if items.len() == 1 => Ok(items.remove(0)),
+        other => Err(format!(
+            "expected a JSON array of one object, got {}",
+            truncate(&other.to_string(), 200)
+        )),
+    }
+}
+
+/// Builds the facts of the image at `path` from exiftool's two objects for it (see
+/// [`exiftool_object`]): `numeric` from `-n`, `readable` as printed for people.
+pub fn facts_from_json(
+    path: &Path,
+    numeric: Value,
+    readable: Value,
+) -> Result<ImageFacts, ImageError> {
     let (Value::Object(mut numeric), Value::Object(mut readable)) = (numeric, readable) else {
         return Err(ImageError::BadOutput {
             path: path.to_path_buf(),

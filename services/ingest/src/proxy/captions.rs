@@ -265,7 +265,10 @@ fn timestamp(text: &str, srt: bool) -> Option<u64> {
     if minutes > 59 || seconds > 59 || (!srt && (minutes_len(clock) != 2)) {
         return None;
     }
-    Some(((hours * 60 + minutes) * 60 + seconds) * 1000 + millis)
+    // Checked: an hours field of 20 digits parses as a u64 but overflows as milliseconds.
+    hours
+        .checked_mul(3_600_000)?
+        .checked_add(((minutes * 60 + seconds) * 1000) + millis)
 }
 
 /// How many digits the minutes field of `[HH:]MM:SS` has.
@@ -328,6 +331,8 @@ fn cue_text(line: &str) -> String {
         }
         rest = &rest[c.len_utf8()..];
     }
+    // A dropped tag or override at the end of the line leaves the space before it.
+    out.truncate(out.trim_end().len());
     out
 }
 
@@ -433,6 +438,40 @@ mod tests {
         // A number as the text of a cue is text, not a counter.
         let srt = "00:00:01,000 --> 00:00:02,000\n42\n";
         assert!(srt_to_vtt(srt).expect("converts").ends_with("\n42\n"));
+    }
+
+    #[test]
+    fn srt_text_ending_in_a_dropped_tag_has_no_trailing_space() {
+        // Found by fuzzing (fuzz/ captions): the space before a `<font>` or `{\an8}` at the
+        // end of a line stayed, so the stored WebVTT changed when read again.
+        let srt = "1\n00:00:03,000 --> 00:00:05,200\n<b>large</b> & <font color=\"#ff0000\">\n\
+                   then {\\an8}\n";
+        let vtt = srt_to_vtt(srt).expect("converts");
+        assert_eq!(
+            vtt,
+            "WEBVTT\n\n00:00:03.000 --> 00:00:05.200\n<b>large</b> &amp;\nthen\n"
+        );
+        assert_eq!(normalize_vtt(&vtt).expect("reads again"), vtt);
+    }
+
+    #[test]
+    fn timestamps_too_large_for_milliseconds_are_refused() {
+        // Found by fuzzing (fuzz/ captions): the hours overflowed when turned into milliseconds.
+        let srt = "1\n00:00:01,000 --> 5124095576030431:00:00,000\nx\n";
+        let err = srt_to_vtt(srt).expect_err("refused");
+        assert!(
+            matches!(&err, CaptionError::BadTiming { line: 2, reason, .. } if reason == "the end does not parse"),
+            "{err:?}"
+        );
+        let vtt = "WEBVTT\n\n99999999999999999:00:00.000 --> 99999999999999999:00:01.000\nx\n";
+        let err = normalize_vtt(vtt).expect_err("refused");
+        assert!(
+            matches!(err, CaptionError::BadTiming { line: 3, .. }),
+            "{err:?}"
+        );
+        // The largest time that fits still reads.
+        let vtt = "WEBVTT\n\n5124095576030:00:00.000 --> 5124095576030:00:01.000\nx\n";
+        assert_eq!(normalize_vtt(vtt).expect("valid"), vtt);
     }
 
     #[test]

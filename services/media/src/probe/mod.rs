@@ -114,15 +114,27 @@ pub async fn probe_with(
                 None
             }
         });
-    let (mut ffprobe_json, warnings) = ffprobe?;
-    let mut mediainfo = mediainfo;
-    scrub_local_file_facts(&mut ffprobe_json, mediainfo.as_mut());
+    let (ffprobe_json, warnings) = ffprobe?;
+    probe_from_json(path, ffprobe_json, mediainfo, warnings)
+}
+
+/// The probe of `path` from the tools' JSON: ffprobe's (`-print_format json -show_format
+/// -show_streams`) and mediainfo's (`--Output=JSON`), which is optional and ignored when its
+/// shape is unexpected. `warnings` are ffprobe's stderr lines. What the tools say about the
+/// file rather than the media is dropped ([`scrub_local_file_facts`]).
+pub fn probe_from_json(
+    path: PathBuf,
+    mut ffprobe_json: Value,
+    mut mediainfo_json: Option<Value>,
+    warnings: Vec<String>,
+) -> Result<Probe, ProbeError> {
+    scrub_local_file_facts(&mut ffprobe_json, mediainfo_json.as_mut());
     let ffprobe: FfprobeOutput =
         serde_json::from_value(ffprobe_json.clone()).map_err(|e| ProbeError::BadOutput {
             path: path.clone(),
             cause: format!("unexpected JSON shape: {e}"),
         })?;
-    let mediainfo_typed = mediainfo
+    let mediainfo_typed = mediainfo_json
         .as_ref()
         .and_then(|json| serde_json::from_value::<MediainfoOutput>(json.clone()).ok());
     let summary = MediaSummary::from_parts(&ffprobe, mediainfo_typed.as_ref());
@@ -130,7 +142,7 @@ pub async fn probe_with(
         path,
         ffprobe_json,
         ffprobe,
-        mediainfo_json: mediainfo,
+        mediainfo_json,
         mediainfo: mediainfo_typed,
         warnings,
         summary,
