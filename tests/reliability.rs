@@ -266,6 +266,18 @@ fn assert_same(step: &str, baseline: &Outcome, got: &Outcome) {
     );
 }
 
+/// The bus's deliveries: how many, and how many took more than one attempt (read from its
+/// database, which `mediasift` leaves closed).
+fn deliveries(data: &Path) -> (i64, i64) {
+    let db = rusqlite::Connection::open(data.join("bus.db")).unwrap();
+    db.query_row(
+        "SELECT COUNT(*), COALESCE(SUM(attempts > 1), 0) FROM deliveries",
+        [],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )
+    .unwrap()
+}
+
 /// `Asset Analysis Completed` events per asset id.
 fn completions(data: &Path) -> BTreeMap<String, usize> {
     let out = mediasift(data, &["events", "--json"]);
@@ -345,8 +357,9 @@ fn faults_duplicates_dead_letters_and_crashes_leave_the_fault_free_outputs() {
         .values()
         .filter(|s| *s == "completed")
         .count();
+    let (made, _) = deliveries(&data);
     table.push(format!(
-        "| fault-free | none | {}/{} finished ({completed} completed) | {} derived files |",
+        "| fault-free | none | {made} | {}/{} finished ({completed} completed) | {} derived files |",
         baseline.statuses.len(),
         names.len(),
         baseline.derived.len()
@@ -365,8 +378,9 @@ fn faults_duplicates_dead_letters_and_crashes_leave_the_fault_free_outputs() {
     assert!(counts["timedOut"].as_u64().unwrap() > 0, "{counts}");
     assert_same(&format!("10% faults (seed {seed})"), &baseline, &faulted);
     assert_eq!(dead_letter_causes(&data), baseline_dead, "seed {seed}");
+    let (made, retried) = deliveries(&data);
     table.push(format!(
-        "| 10% transient faults on every port (seed {seed}) | {} calls: {} refused, {} timed out after taking effect | {}/{} finished as fault-free | identical; no dead letter but the corrupt JPEG's |",
+        "| 10% transient faults on every port (seed {seed}) | {} calls: {} refused, {} timed out after taking effect | {made}, {retried} retried by the bus | {}/{} finished as fault-free | identical; no dead letter but the corrupt JPEG's |",
         counts["calls"], counts["refused"], counts["timedOut"],
         faulted.statuses.len(), names.len()
     ));
@@ -394,9 +408,9 @@ fn faults_duplicates_dead_letters_and_crashes_leave_the_fault_free_outputs() {
         "Asset Analysis Completed per asset"
     );
     assert_eq!(aac.values().filter(|n| **n == 1).count(), names.len() - 1);
+    let (made, _) = deliveries(&data);
     table.push(format!(
-        "| every delivery twice, shuffled | {} assets | {}/{} finished as fault-free; one `Asset Analysis Completed` for each of the {} ingested | identical |",
-        names.len(),
+        "| every delivery twice, shuffled | every delivery made twice | {made} | {}/{} finished as fault-free; one `Asset Analysis Completed` for each of the {} ingested | identical |",
         duplicated.statuses.len(),
         names.len(),
         aac.values().filter(|n| **n == 1).count()
@@ -437,8 +451,9 @@ fn faults_duplicates_dead_letters_and_crashes_leave_the_fault_free_outputs() {
     assert_eq!(dead_letter_causes(&data), baseline_dead);
     let recovered = outcome(&data, denied.ids.clone());
     assert_same("permanent fault, then dlq --retry", &baseline, &recovered);
+    let (made, _) = deliveries(&data);
     table.push(format!(
-        "| every put of an audio result denied, then `dlq --retry --service audio` without the fault | {} dead letters, each `access denied` | {audio_failures} assets partial or failed, none stuck; after the retry {}/{} as fault-free | identical |",
+        "| every put of an audio result denied, then `dlq --retry --service audio` without the fault | {} dead letters, each `access denied` | {made} | {audio_failures} assets partial or failed, none stuck; after the retry {}/{} as fault-free | identical |",
         dead.len(),
         recovered.statuses.len(),
         names.len()
@@ -488,15 +503,15 @@ fn faults_duplicates_dead_letters_and_crashes_leave_the_fault_free_outputs() {
     );
     let crashed = outcome(&data, ids);
     assert_same("killed and resumed", &baseline, &crashed);
+    let (made, _) = deliveries(&data);
     table.push(format!(
-        "| killed (SIGKILL) 5 times: `run` once, then `serve` 4 times, at {}; then `run --resume` | {} assets | {}/{} finished as fault-free | identical |",
+        "| killed (SIGKILL) 5 times: `run` once, then `serve` 4 times, at {}; then `run --resume` | 5 kills | {made} | {}/{} finished as fault-free | identical |",
         kills.join(", "),
-        names.len(),
         crashed.statuses.len(),
         names.len()
     ));
 
-    println!("| step | injected | assets | derived bucket |\n|---|---|---|---|");
+    println!("| step | injected | deliveries | assets | derived bucket |\n|---|---|---|---|---|");
     for row in table {
         println!("{row}");
     }
