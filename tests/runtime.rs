@@ -9,6 +9,7 @@ use mediasift::outcome::{AssetState, summarize};
 use mediasift::runtime::LocalRuntime;
 use mediasift_kit::handler::{caused_by, derived_event_id};
 use mediasift_kit::local::bus::EventQuery;
+use mediasift_kit::local::objects::LocalObjectStore;
 use mediasift_kit::ports::{Body, ObjectStore, PutOptions};
 use mediasift_kit::{Failure, Handler, HandlerError, Ports, Subscriptions};
 use mediasift_schemas::{
@@ -174,6 +175,40 @@ async fn an_upload_is_announced_as_s3_does_and_reaches_ingest() {
         .await
         .unwrap();
     assert_eq!(archive(&runtime).await.len(), 1);
+}
+
+/// An upload stored by a process killed before it announced it: the next start announces it,
+/// once, with the stored object's version.
+#[tokio::test]
+async fn an_upload_whose_announcement_was_lost_is_announced_at_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = runtime(&dir, vec![Arc::new(ToyIngest)]).await;
+    assert_eq!(first.announce_missed_uploads().await.unwrap(), 0);
+    drop(first);
+    // The same store, without its notifications: what a put that died before publishing left.
+    let bare = LocalObjectStore::open(dir.path().join("objects")).unwrap();
+    let stored = bare
+        .put(
+            "ingest",
+            "lost/clip one.jpg",
+            Body::Bytes("jpeg".into()),
+            PutOptions::default(),
+        )
+        .await
+        .unwrap();
+
+    let next = runtime(&dir, vec![Arc::new(ToyIngest)]).await;
+    assert!(archive(&next).await.is_empty());
+    assert_eq!(next.announce_missed_uploads().await.unwrap(), 1);
+    let events = archive(&next).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].detail_type, "Object Created");
+    assert_eq!(events[0].detail["object"]["key"], "lost/clip+one.jpg");
+    assert_eq!(
+        events[0].detail["object"]["version-id"].as_str(),
+        stored.version_id.as_deref()
+    );
+    assert_eq!(next.announce_missed_uploads().await.unwrap(), 0);
 }
 
 fn md5_hex(bytes: &[u8]) -> String {
