@@ -88,6 +88,8 @@ pub struct RunOptions {
     pub max_stdout: usize,
     /// Bytes of stderr kept (from the end); the rest is read and dropped.
     pub max_stderr: usize,
+    /// Variables set for the tool, beside the inherited environment.
+    pub env: &'static [(&'static str, &'static str)],
 }
 
 impl RunOptions {
@@ -97,6 +99,7 @@ impl RunOptions {
             timeout,
             max_stdout: DEFAULT_MAX_STDOUT,
             max_stderr: DEFAULT_MAX_STDERR,
+            env: &[],
         }
     }
 }
@@ -121,6 +124,7 @@ pub async fn run_with<S: AsRef<OsStr>>(
     let mut command = Command::new(tool);
     command
         .args(args)
+        .envs(options.env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

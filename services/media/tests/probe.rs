@@ -452,6 +452,7 @@ async fn output_beyond_the_cap_is_dropped_and_flagged() {
         timeout: Duration::from_secs(10),
         max_stdout: 1000,
         max_stderr: 100,
+        env: &[],
     };
     let out = process::run_with("head", &["-c", "5000000", "/dev/zero"], options)
         .await

@@ -37,6 +37,10 @@ impl VisionBackend for Tesseract {
         &[Feature::Text]
     }
 
+    fn concurrency(&self) -> usize {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+
     async fn engine(&self, _feature: Feature) -> String {
         self.version
             .get_or_init(|| async {
@@ -79,8 +83,13 @@ impl VisionBackend for Tesseract {
             "3".as_ref(),
             "tsv".as_ref(),
         ];
-        let output =
-            process::run_with("tesseract", &args, RunOptions::with_timeout(self.timeout)).await?;
+        // One thread per tesseract, and one tesseract per core: its OpenMP threads
+        // spin-wait for each other, which costs more than it gains on frames this small.
+        let options = RunOptions {
+            env: &[("OMP_THREAD_LIMIT", "1")],
+            ..RunOptions::with_timeout(self.timeout)
+        };
+        let output = process::run_with("tesseract", &args, options).await?;
         let words = parse_tsv(&output.stdout_text(), frame.width, frame.height)?;
         Ok(words
             .into_iter()
