@@ -56,13 +56,20 @@ contracts:
 fuzz: setup
 	scripts/fuzz.sh --record $(FUZZ_SECONDS)
 
-## Every benchmark; figures go to docs/performance.md.
-bench:
-	cargo bench -p mediasift-kit --bench pattern
-	cargo bench -p mediasift-kit --bench bus
-	cargo bench -p mediasift-media --bench md5
-	scripts/bench-md5.sh
-	scripts/bench-ingest.sh
-	scripts/bench-shots.sh
-	scripts/bench-loudness.sh
-	scripts/bench-speech.sh
+## Every benchmark, then their figures into docs/performance.md (scripts/bench_report.py).
+## About 40 minutes on 2 cores once built; run it on an otherwise idle machine.
+BENCH_BIN = $(CARGO_TARGET_DIR)/release/mediasift
+bench: setup
+	cargo build --release --workspace --all-features --bins
+	scripts/bench-record.sh pattern cargo bench -q -p mediasift-kit --bench pattern
+	scripts/bench-record.sh bus cargo bench -q -p mediasift-kit --bench bus
+	scripts/bench-record.sh md5-update cargo bench -q -p mediasift-media --bench md5
+	scripts/bench-record.sh shot-detector cargo bench -q -p mediasift-media --bench shots
+	scripts/bench-record.sh md5 scripts/bench-md5.sh
+	MEDIASIFT_BIN=$(BENCH_BIN) scripts/bench-record.sh shots scripts/bench-shots.sh
+	MEDIASIFT_BIN=$(BENCH_BIN) scripts/bench-record.sh loudness scripts/bench-loudness.sh
+	MEDIASIFT_BIN=$(BENCH_BIN) scripts/bench-record.sh speech scripts/bench-speech.sh
+	MEDIASIFT_BIN=$(BENCH_BIN) scripts/bench-record.sh ingest scripts/bench-ingest.sh
+	MEDIASIFT_BIN=$(BENCH_BIN) scripts/bench-pipeline.sh
+	MEDIASIFT_LAMBDA_BIN_DIR=$(CARGO_TARGET_DIR)/release scripts/bench-lambda.sh
+	python3 scripts/bench_report.py

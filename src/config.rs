@@ -11,6 +11,7 @@ use mediasift_graph::GraphConfig;
 use mediasift_graph::extract::NoiseFilter;
 use mediasift_image::ImageConfig;
 use mediasift_ingest::IngestConfig;
+use mediasift_ingest::proxy::ffmpeg::FfmpegConfig;
 use mediasift_kit::faults::FaultPlan;
 use mediasift_kit::local::bus::{BusConfig, DeliveryChaos};
 use mediasift_media::image::ImageLimits;
@@ -73,6 +74,9 @@ pub struct IngestSettings {
     pub max_image_pixels: u64,
     /// Document pages rendered to PNG at most.
     pub max_rendered_pages: u32,
+    /// Encode each video's H.264 proxy. Off, the source serves as the proxy: the video
+    /// service decodes the source, and the report plays the audio proxy only.
+    pub video_proxy: bool,
 }
 
 /// The embedded bus's delivery settings.
@@ -150,6 +154,7 @@ impl Default for IngestSettings {
             probe_timeout_seconds: ingest.probe_timeout.as_secs(),
             max_image_pixels: ingest.image_limits.max_pixels,
             max_rendered_pages: ingest.max_rendered_pages,
+            video_proxy: FfmpegConfig::default().video_proxy,
         }
     }
 }
@@ -212,6 +217,14 @@ impl LocalConfig {
     /// The adbreak service's settings (no ad tag in the VMAP locally).
     pub fn adbreak_config(&self) -> AdBreakConfig {
         AdBreakConfig::default()
+    }
+
+    /// The local transcoder's settings.
+    pub fn ffmpeg_config(&self) -> FfmpegConfig {
+        FfmpegConfig {
+            video_proxy: self.ingest.video_proxy,
+            ..FfmpegConfig::default()
+        }
     }
 
     pub fn ingest_config(&self) -> IngestConfig {
@@ -313,6 +326,13 @@ mod tests {
             serde_json::json!({"minConfidence": 85, "analyses": {"adBreaks": false}})
         );
         assert_eq!(LocalConfig::default().ingest_config().hash_slice, None);
+    }
+
+    #[test]
+    fn the_video_proxy_is_encoded_unless_turned_off() {
+        assert!(LocalConfig::default().ffmpeg_config().video_proxy);
+        let config: LocalConfig = toml::from_str("[ingest]\nvideo-proxy = false\n").unwrap();
+        assert!(!config.ffmpeg_config().video_proxy);
     }
 
     #[test]

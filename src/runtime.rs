@@ -12,6 +12,7 @@ use mediasift_graph::ports::{GraphError, GraphStore, SearchIndex};
 use mediasift_graph::sqlite::SqliteGraph;
 use mediasift_image::Image;
 use mediasift_ingest::Ingest;
+use mediasift_ingest::proxy::ffmpeg::FfmpegTranscoder;
 use mediasift_kit::faults::{FaultyObjects, FaultyPublisher, FaultyState, Injector};
 use mediasift_kit::local::bus::EventQuery;
 use mediasift_kit::local::bus::{BusError, LocalBus};
@@ -45,7 +46,10 @@ pub fn handlers(
             (graph.clone(), graph)
         };
     vec![
-        Arc::new(Ingest::local(config.ingest_config())),
+        Arc::new(Ingest::new(
+            config.ingest_config(),
+            Arc::new(FfmpegTranscoder::new(config.ffmpeg_config())),
+        )),
         Arc::new(Video::local(config.video_config())),
         Arc::new(Audio::local(config.audio_config())),
         Arc::new(Image::local(config.image_config())),

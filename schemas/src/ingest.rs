@@ -57,7 +57,8 @@ pub struct VideoSummary {
 pub struct VideoIngestOutputs {
     /// The full technical metadata (ffprobe, mediainfo) as JSON.
     pub technical_metadata: String,
-    /// H.264 MP4 proxy fitted into 960x540.
+    /// H.264 MP4 proxy fitted into 960x540; the source's own URI where the deployment
+    /// encodes no proxy (local `[ingest] video-proxy = false`).
     pub proxy: String,
     /// AAC audio proxy of the default track choice; absent without audio.
     #[serde(default, skip_serializing_if = "Option::is_none")]

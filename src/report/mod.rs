@@ -104,10 +104,10 @@ pub async fn gather(
         split_s3_uri(uri).and_then(|(_, key)| key.strip_prefix(&prefix).map(str::to_owned))
     };
     let outputs = &detail["outputs"];
+    // A video whose source serves as its proxy (no proxy encoded) plays its audio proxy.
     report.media.proxy = ["proxy", "audioProxy"]
         .iter()
-        .find_map(|name| outputs[name].as_str())
-        .and_then(relative);
+        .find_map(|name| outputs[name].as_str().and_then(relative));
     report.media.poster = outputs["thumbnails"]
         .as_array()
         .and_then(|t| t.first())

@@ -941,6 +941,11 @@ fn av_event(
         MediaType::Video => {
             let technical =
                 serde_json::from_value(pending.technical).map_err(|_| missing("video summary"))?;
+            let proxy = if outputs.source_as_proxy {
+                pending.source.uri.clone()
+            } else {
+                uri(&outputs.proxy).ok_or_else(|| missing("video proxy"))?
+            };
             asset.emit(VideoIngested {
                 asset_id: asset.id,
                 schema_version: VideoIngested::SCHEMA_VERSION.into(),
@@ -951,7 +956,7 @@ fn av_event(
                 plan: pending.plan,
                 outputs: VideoIngestOutputs {
                     technical_metadata: pending.technical_metadata,
-                    proxy: uri(&outputs.proxy).ok_or_else(|| missing("video proxy"))?,
+                    proxy,
                     audio_proxy: uri(&outputs.audio_proxy),
                     speech_audio: uri(&outputs.speech_audio),
                     frame_captures: uri(&outputs.frame_manifest)

@@ -13,6 +13,11 @@
 //! | `thumbnails/thumb-N.jpg` | up to `spec.thumbnails` of the captures, evenly spread (uploaded again under these keys; no second decode) |
 //! | `renditions/<name>.mp4` | as the proxy, at the rendition's size |
 //!
+//! With [`FfmpegConfig::video_proxy`] off (local `[ingest] video-proxy = false`), no proxy is
+//! encoded: the source itself serves as the proxy ([`ProxyOutputs::source_as_proxy`]), and
+//! the invocation only decodes, captures and writes the audio. The x264 encode is most of an
+//! ingest's time; an archive that already holds browser-playable mezzanines does not need it.
+//!
 //! Audio is aligned to the video timeline (`aresample=first_pts=0` pads a late start with
 //! silence), and ffmpeg's own autorotation turns the picture before the graph, so the spec's
 //! display sizes apply as they are.
@@ -71,6 +76,8 @@ pub struct FfmpegConfig {
     pub work_dir: Option<PathBuf>,
     /// Outputs uploaded at once.
     pub upload_concurrency: usize,
+    /// Encode the H.264 proxy of a video. Off, the source serves as the proxy.
+    pub video_proxy: bool,
 }
 
 impl Default for FfmpegConfig {
@@ -81,6 +88,7 @@ impl Default for FfmpegConfig {
             timeout_per_media_second: 4.0,
             work_dir: None,
             upload_concurrency: 4,
+            video_proxy: true,
         }
     }
 }
@@ -204,7 +212,7 @@ impl FfmpegTranscoder {
                 .await
                 .map_err(|e| scratch_error(&dir, e))?;
         }
-        let args = arguments(spec, input, &layout)?;
+        let args = arguments(spec, input, &layout, self.config.video_proxy)?;
 
         let timeout = self.timeout_for(spec.duration_seconds);
         let started = Instant::now();
@@ -226,7 +234,7 @@ impl FfmpegTranscoder {
             tracing::debug!(asset_id = %spec.asset_id, warnings, "ffmpeg warnings");
         }
 
-        let (outputs, uploads) = collect(spec, &layout).await?;
+        let (outputs, uploads) = collect(spec, &layout, self.config.video_proxy).await?;
         self.upload(spec, ports, uploads).await?;
         Ok(outputs)
     }
@@ -326,6 +334,7 @@ fn arguments(
     spec: &ProxySpec,
     input: &Path,
     layout: &Layout,
+    video_proxy: bool,
 ) -> Result<Vec<OsString>, TranscodeError> {
     for rendition in &spec.renditions {
         let safe = !rendition.name.is_empty()
@@ -363,19 +372,25 @@ fn arguments(
 
     let audio = spec.audio.as_ref();
     if let Some(video) = &spec.video {
-        let mut split = format!(
-            "[0:{}]split={}[proxy_in][frames_in]",
-            video.stream_index,
-            2 + spec.renditions.len()
-        );
-        for i in 0..spec.renditions.len() {
-            split += &format!("[r{i}_in]");
+        let mut labels = String::new();
+        if video_proxy {
+            labels += "[proxy_in]";
         }
-        graph.push(split);
+        labels += "[frames_in]";
+        for i in 0..spec.renditions.len() {
+            labels += &format!("[r{i}_in]");
+        }
         graph.push(format!(
-            "[proxy_in]scale={}:{},setsar=1,format=yuv420p[proxy_v]",
-            video.proxy.width, video.proxy.height
+            "[0:{}]split={}{labels}",
+            video.stream_index,
+            usize::from(video_proxy) + 1 + spec.renditions.len()
         ));
+        if video_proxy {
+            graph.push(format!(
+                "[proxy_in]scale={}:{},setsar=1,format=yuv420p[proxy_v]",
+                video.proxy.width, video.proxy.height
+            ));
+        }
         for (i, rendition) in spec.renditions.iter().enumerate() {
             graph.push(format!(
                 "[r{i}_in]scale={}:{},setsar=1,format=yuv420p[r{i}_v]",
@@ -393,7 +408,9 @@ fn arguments(
             h = video.frames.height,
         ));
         if audio.is_some() {
-            audio_labels.push("proxy_a".into());
+            if video_proxy {
+                audio_labels.push("proxy_a".into());
+            }
             audio_labels.extend((0..spec.renditions.len()).map(|i| format!("r{i}_a")));
         }
     }
@@ -460,10 +477,12 @@ fn arguments(
         options
     };
     if spec.video.is_some() {
-        output(
-            mp4("proxy_v".into(), "proxy_a".into()),
-            layout.file("proxy/proxy.mp4").into(),
-        );
+        if video_proxy {
+            output(
+                mp4("proxy_v".into(), "proxy_a".into()),
+                layout.file("proxy/proxy.mp4").into(),
+            );
+        }
         for (i, rendition) in spec.renditions.iter().enumerate() {
             output(
                 mp4(format!("r{i}_v"), format!("r{i}_a")),
@@ -560,6 +579,7 @@ fn escape(value: &str, special: &[char]) -> String {
 async fn collect(
     spec: &ProxySpec,
     layout: &Layout,
+    video_proxy: bool,
 ) -> Result<(ProxyOutputs, Vec<Upload>), TranscodeError> {
     let prefix = &spec.output_prefix;
     let key = |relative: &str| format!("{prefix}{relative}");
@@ -575,11 +595,15 @@ async fn collect(
     };
 
     if let Some(video) = &spec.video {
-        outputs.proxy = Some(add(
-            "proxy/proxy.mp4",
-            layout.file("proxy/proxy.mp4"),
-            "video/mp4",
-        ));
+        if video_proxy {
+            outputs.proxy = Some(add(
+                "proxy/proxy.mp4",
+                layout.file("proxy/proxy.mp4"),
+                "video/mp4",
+            ));
+        } else {
+            outputs.source_as_proxy = true;
+        }
         for rendition in &spec.renditions {
             let relative = format!("renditions/{}.mp4", rendition.name);
             let path = layout.file(&relative);
@@ -823,10 +847,15 @@ mod tests {
     }
 
     fn args_text(spec: &ProxySpec, root: &str) -> Vec<String> {
+        args_text_with(spec, root, true)
+    }
+
+    fn args_text_with(spec: &ProxySpec, root: &str, video_proxy: bool) -> Vec<String> {
         arguments(
             spec,
             Path::new("/in/clip.mp4"),
             &Layout::new(Path::new(root)),
+            video_proxy,
         )
         .expect("arguments")
         .into_iter()
@@ -887,6 +916,32 @@ mod tests {
     }
 
     #[test]
+    fn without_the_video_proxy_nothing_is_encoded_but_the_rest_is_made() {
+        let spec = spec(
+            true,
+            Some(AudioChoice::Track {
+                index: 1,
+                channels: 2,
+            }),
+            &[],
+        );
+        let args = args_text_with(&spec, "/s", false);
+        let graph = after(&args, "-filter_complex");
+        assert!(graph.starts_with("[0:0]split=1[frames_in];"), "{graph}");
+        assert!(!graph.contains("proxy_"), "{graph}");
+        assert!(graph.contains("asplit=2[m4a_a][speech_in]"), "{graph}");
+        assert!(!args.iter().any(|a| a == "libx264"), "{args:?}");
+        assert!(!args.iter().any(|a| a == "/s/proxy/proxy.mp4"), "{args:?}");
+        for output in [
+            "/s/frames/frame-%05d.jpg",
+            "/s/proxy/audio.m4a",
+            "/s/proxy/speech.wav",
+        ] {
+            assert!(args.iter().any(|a| a == output), "{output} in {args:?}");
+        }
+    }
+
+    #[test]
     fn without_audio_and_audio_only() {
         let args = args_text(&spec(true, None, &[]), "/s");
         let graph = after(&args, "-filter_complex");
@@ -939,7 +994,7 @@ mod tests {
     fn unsafe_rendition_names_are_refused() {
         let mut spec = spec(true, None, &[720]);
         spec.renditions[0].name = "../x".into();
-        let err = arguments(&spec, Path::new("/in"), &Layout::new(Path::new("/s")));
+        let err = arguments(&spec, Path::new("/in"), &Layout::new(Path::new("/s")), true);
         assert!(matches!(err, Err(TranscodeError::Setup(_))));
     }
 
@@ -953,6 +1008,7 @@ mod tests {
                 &spec(false, Some(mix), &[]),
                 Path::new("/in"),
                 &Layout::new(Path::new("/s")),
+                true,
             );
             assert!(matches!(err, Err(TranscodeError::Setup(_))), "{n}");
         }

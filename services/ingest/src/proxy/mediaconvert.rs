@@ -235,6 +235,7 @@ pub fn planned_outputs(spec: &ProxySpec) -> ProxyOutputs {
     let audio = spec.audio.is_some();
     ProxyOutputs {
         proxy: video.then(|| format!("{prefix}proxy/proxy.mp4")),
+        source_as_proxy: false,
         audio_proxy: audio.then(|| format!("{prefix}proxy/audio.m4a")),
         speech_audio: audio.then(|| format!("{prefix}proxy/speech.wav")),
         frame_manifest: video.then(|| format!("{prefix}frames/manifest.json")),

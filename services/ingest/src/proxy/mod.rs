@@ -33,6 +33,9 @@ pub struct SourceMedia {
 pub struct ProxyOutputs {
     /// H.264 MP4 proxy (video only).
     pub proxy: Option<String>,
+    /// No proxy was encoded: the source itself is the video's proxy.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub source_as_proxy: bool,
     /// AAC `.m4a` of the chosen audio.
     pub audio_proxy: Option<String>,
     /// 16 kHz mono WAV.
