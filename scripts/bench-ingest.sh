@@ -39,17 +39,7 @@ trap 'rm -rf "$data" "$plain"' EXIT
 "$bin" run --data-dir "$data" "$source_file" --json > "$data/result.json"
 jq -e '.status == "completed"' "$data/result.json" > /dev/null \
   || { echo "mediasift did not complete the file:"; cat "$data/result.json"; exit 1; }
-"$bin" events --data-dir "$data" --json > "$data/events.jsonl"
-mediasift_s=$(python3 - "$data/events.jsonl" <<'PY'
-import json, sys
-from datetime import datetime
-times = {}
-for line in open(sys.argv[1]):
-    event = json.loads(line)
-    times.setdefault(event["detail-type"], datetime.fromisoformat(event["time"].replace("Z", "+00:00")))
-print(f'{(times["Video Ingested"] - times["Object Created"]).total_seconds():.3f}')
-PY
-)
+mediasift_s=$(python3 scripts/bench_common.py stage "$bin" "$data" "Object Created" "Video Ingested")
 
 # Plain ffmpeg: the same outputs (960x540 H.264 CRF 23 fast + AAC 128k, AAC .m4a, 16 kHz mono
 # WAV, 1-fps 960x540 JPEG captures) from one decode, plus md5sum.

@@ -10,7 +10,7 @@ name=$1
 shift
 results=.cache/bench/results
 mkdir -p "$results"
-machine="$(date +%F), $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)), load average $(cut -d' ' -f1 /proc/loadavg) at the start"
+machine=$(python3 scripts/bench_common.py machine)
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 "$@" | tee "$out"

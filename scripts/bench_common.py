@@ -6,8 +6,11 @@ Each benchmark writes its section of docs/performance.md as Markdown into
 """
 
 import datetime
+import json
 import os
 import platform
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -31,6 +34,24 @@ def machine_line():
     load = os.getloadavg()[0]
     today = datetime.date.today().isoformat()
     return f"{today}, {os.cpu_count()} cores ({cpu_model()}), load average {load:.1f} at the start"
+
+
+def event_times(binary, data):
+    """When each kind of event was first published on a local run's bus (`mediasift events
+    --json`, seconds since the epoch), and the details of every `Processing Failed`."""
+    done = subprocess.run([str(binary), "events", "--data-dir", str(data), "--json"],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"mediasift events failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    times, failures = {}, []
+    for line in done.stdout.splitlines():
+        event = json.loads(line)
+        kind = event["detail-type"]
+        at = datetime.datetime.fromisoformat(event["time"].replace("Z", "+00:00")).timestamp()
+        if kind == "Processing Failed":
+            failures.append(event["detail"])
+        times.setdefault(kind, at)
+    return times, failures
 
 
 def write_result(name, markdown):
@@ -99,3 +120,15 @@ class TreeMemory:
 
 def mib(kib):
     return f"{kib / 1024:.0f} MiB"
+
+
+if __name__ == "__main__":
+    # For the shell scripts: `bench_common.py machine` prints the machine line;
+    # `bench_common.py stage BIN DATA START END` the seconds from one event to another.
+    if sys.argv[1:2] == ["machine"]:
+        print(machine_line())
+    elif sys.argv[1:2] == ["stage"] and len(sys.argv) == 6:
+        times, _ = event_times(sys.argv[2], sys.argv[3])
+        print(f"{times[sys.argv[5]] - times[sys.argv[4]]:.3f}")
+    else:
+        sys.exit("usage: bench_common.py machine | stage BIN DATA START_EVENT END_EVENT")

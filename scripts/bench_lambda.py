@@ -3,6 +3,7 @@
 its AWS calls going to moto_server on loopback.
 
     .venv/bin/python scripts/bench_lambda.py BIN_DIR [RUNS]
+    BENCH_SERVICES="graph scene" .venv/bin/python scripts/bench_lambda.py BIN_DIR   # only these
 
 BIN_DIR holds `mediasift-<service>-lambda` (a release build for this machine). For each
 service, RUNS cold starts (default 5, after one unmeasured start that warms the page cache),

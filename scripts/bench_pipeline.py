@@ -22,10 +22,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
-from bench_common import ROOT, TreeMemory, machine_line, mib, write_result
+from bench_common import ROOT, TreeMemory, event_times, machine_line, mib, write_result
 
 BENCH = ROOT / ".cache/bench"
 CLIPS = ROOT / ".cache/test-media/librivox"
@@ -81,19 +80,6 @@ def make_source(minutes):
         "-movflags", "+faststart", tmp])
     tmp.rename(source)
     return source
-
-
-def event_times(binary, data):
-    times = {}
-    failures = []
-    for line in sh([binary, "events", "--data-dir", data, "--json"]).splitlines():
-        event = json.loads(line)
-        kind = event["detail-type"]
-        at = datetime.fromisoformat(event["time"].replace("Z", "+00:00")).timestamp()
-        if kind == "Processing Failed":
-            failures.append(event["detail"])
-        times.setdefault(kind, at)
-    return times, failures
 
 
 def run_once(binary, source, config, options):
